@@ -1,0 +1,108 @@
+"""Builds the face_auth web app: settings, lifespan (database server), routers, error mapping.
+
+Run with `python app.py` (or `face-auth serve`).
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import uvicorn
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+
+from controller import app_controller, auth_controller
+from controller.csrf import ensure_csrf_cookie
+from controller.deps import verify_csrf
+from controller.errors import install_error_handlers
+from face_auth import __version__
+from face_auth.business_val import AccountService, PasswordHasher, ReadinessCheck, TokenService
+from face_auth.config import Settings, load_or_create_secret
+from face_auth.data_access import (
+    AuditRepository,
+    EmbeddedMongoServer,
+    EmbeddingRepository,
+    SessionRepository,
+    UserRepository,
+    connect,
+)
+from face_auth.logger import configure_logging, get_logger, log_event
+
+ROOT = Path(__file__).resolve().parent
+logger = get_logger("face_auth.app")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    embedded: EmbeddedMongoServer | None = None
+    if settings.mongodb_uri is None:
+        embedded = EmbeddedMongoServer(settings.db_path, settings.embedded_db_startup_seconds)
+        uri = await run_in_threadpool(embedded.start)
+    else:
+        uri = settings.mongodb_uri.get_secret_value()
+    database = connect(uri, settings.database_name, settings.db_timeout_ms)
+    try:
+        await run_in_threadpool(database.ensure_indexes)
+        secret = (
+            settings.jwt_secret.get_secret_value()
+            if settings.jwt_secret
+            else load_or_create_secret(settings.secret_path)
+        )
+        tokens = TokenService(secret, settings.jwt_algorithm, SessionRepository(database))
+        app.state.tokens = tokens
+        app.state.accounts = AccountService(
+            users=UserRepository(database),
+            embeddings=EmbeddingRepository(database),
+            audit=AuditRepository(database),
+            hasher=await run_in_threadpool(PasswordHasher, settings.bcrypt_rounds),
+            tokens=tokens,
+            password_token_lifetime=timedelta(minutes=settings.password_token_minutes),
+            session_token_lifetime=timedelta(minutes=settings.session_token_minutes),
+        )
+        app.state.readiness = ReadinessCheck(database)
+        app.state.embedded_db = embedded
+        log_event(logger, "app_started", version=__version__, embedded_db=embedded is not None)
+        yield
+    finally:
+        database.close()
+        if embedded is not None:
+            await run_in_threadpool(embedded.stop)
+        log_event(logger, "app_stopped")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="face_auth",
+        version=__version__,
+        lifespan=lifespan,
+        dependencies=[Depends(verify_csrf)],
+    )
+    app.state.settings = settings
+    app.state.templates = Jinja2Templates(directory=ROOT / "templates")
+    app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    app.middleware("http")(ensure_csrf_cookie)
+    install_error_handlers(app)
+    for router in (
+        app_controller.health_router,
+        app_controller.pages_router,
+        app_controller.api_router,
+        auth_controller.pages_router,
+        auth_controller.api_router,
+    ):
+        app.include_router(router)
+    return app
+
+
+def main() -> None:
+    settings = Settings()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""HTTP routers: parse the request, call business_val, render or return."""

@@ -1,0 +1,150 @@
+"""The one place where domain errors become HTTP responses: JSON under /api, pages elsewhere."""
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from controller.deps import clear_access_cookie
+from controller.rendering import render
+from controller.steps import PAGE_FOR_STEP
+from face_auth.exception import (
+    AccountExists,
+    CsrfFailed,
+    DatabaseUnavailable,
+    FaceAuthError,
+    FactorRequired,
+    InvalidCredentials,
+    InvalidInput,
+    InvalidToken,
+    NotAuthenticated,
+    NotFound,
+)
+from face_auth.logger import get_logger, log_event
+
+logger = get_logger(__name__)
+
+STATUS_FOR_ERROR: dict[type[FaceAuthError], int] = {
+    InvalidInput: 422,
+    AccountExists: 409,
+    InvalidCredentials: 401,
+    NotAuthenticated: 401,
+    FactorRequired: 401,
+    CsrfFailed: 403,
+    NotFound: 404,
+    DatabaseUnavailable: 503,
+}
+
+TITLE_FOR_STATUS = {
+    400: "Bad request",
+    401: "Sign-in required",
+    403: "Forbidden",
+    404: "Page not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Too large",
+    415: "Unsupported content",
+    422: "Invalid input",
+    500: "Something went wrong",
+    503: "Service unavailable",
+}
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def status_for(error: FaceAuthError) -> int:
+    for error_type in type(error).__mro__:
+        if error_type in STATUS_FOR_ERROR:
+            return STATUS_FOR_ERROR[error_type]
+    return 400
+
+
+def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
+    return {"error": code, "message": message, **extra}
+
+
+def error_page(request: Request, status_code: int, message: str) -> Response:
+    title = TITLE_FOR_STATUS.get(status_code, "Error")
+    context = {"title": title, "message": message, "status_code": status_code}
+    return render(request, "error.html", context, status_code=status_code)
+
+
+async def handle_domain_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, FaceAuthError)
+    status_code = status_for(error)
+    level = logging.ERROR if status_code >= HTTPStatus.INTERNAL_SERVER_ERROR else logging.INFO
+    log_event(
+        logger,
+        "request_refused",
+        level=level,
+        code=error.code,
+        status=status_code,
+        path=request.url.path,
+    )
+    if is_api(request):
+        extra: dict[str, object] = {}
+        if isinstance(error, InvalidInput):
+            extra["fields"] = error.fields
+        if isinstance(error, FactorRequired):
+            extra["next"] = error.next_step
+        response: Response = JSONResponse(
+            error_body(error.code, error.message, **extra), status_code=status_code
+        )
+    elif isinstance(error, FactorRequired):
+        response = RedirectResponse(PAGE_FOR_STEP[error.next_step], status_code=303)
+    elif isinstance(error, NotAuthenticated):
+        response = RedirectResponse("/auth/login", status_code=303)
+    else:
+        response = error_page(request, status_code, error.message)
+    if isinstance(error, InvalidToken):
+        clear_access_cookie(response, request, request.app.state.settings)
+    return response
+
+
+async def handle_validation_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    fields: dict[str, str] = {}
+    for problem in error.errors():
+        location = [str(part) for part in problem.get("loc", ()) if part != "body"]
+        fields[".".join(location) or "body"] = str(problem.get("msg", "invalid"))
+    message = "The request is malformed or missing fields."
+    if is_api(request):
+        return JSONResponse(error_body("invalid_request", message, fields=fields), status_code=422)
+    return error_page(request, 422, message)
+
+
+async def handle_http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    message = TITLE_FOR_STATUS.get(error.status_code, "Error")
+    if error.status_code == HTTPStatus.NOT_FOUND:
+        message = "There is nothing at this address."
+    if is_api(request):
+        body = error_body(f"http_{error.status_code}", message)
+        return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+    return error_page(request, error.status_code, message)
+
+
+async def handle_unexpected_error(request: Request, error: Exception) -> Response:
+    log_event(
+        logger,
+        "unhandled_error",
+        level=logging.ERROR,
+        path=request.url.path,
+        exc_type=type(error).__name__,
+    )
+    message = "An unexpected error occurred. It has been logged."
+    if is_api(request):
+        return JSONResponse(error_body("internal_error", message), status_code=500)
+    return error_page(request, 500, message)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(FaceAuthError, handle_domain_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_error)
+    app.add_exception_handler(Exception, handle_unexpected_error)

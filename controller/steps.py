@@ -1,0 +1,8 @@
+from face_auth.constant import NEXT_APPLICATION, NEXT_ENROLL_FACE, NEXT_LOGIN, NEXT_VERIFY_FACE
+
+PAGE_FOR_STEP = {
+    NEXT_ENROLL_FACE: "/application/face/enroll",
+    NEXT_VERIFY_FACE: "/application/face/verify",
+    NEXT_APPLICATION: "/application/",
+    NEXT_LOGIN: "/auth/login",
+}

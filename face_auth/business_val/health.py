@@ -1,0 +1,17 @@
+from face_auth.data_access import Database
+from face_auth.exception import DatabaseUnavailable
+
+
+class ReadinessCheck:
+    """What /readyz reports: each dependency the service needs, and whether it answers."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def check(self) -> dict[str, bool]:
+        try:
+            self._database.ping()
+            database_ok = True
+        except DatabaseUnavailable:
+            database_ok = False
+        return {"database": database_ok}

@@ -1,0 +1,44 @@
+from passlib.context import CryptContext
+
+from face_auth.constant import BCRYPT_MAX_BYTES, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS
+
+
+def password_problem(password: str) -> str | None:
+    """Why `password` is unacceptable, or None. bcrypt reads only 72 bytes, so longer is refused
+    rather than silently truncated."""
+    if len(password) < PASSWORD_MIN_CHARS:
+        return f"Use at least {PASSWORD_MIN_CHARS} characters."
+    if len(password) > PASSWORD_MAX_CHARS:
+        return f"Use at most {PASSWORD_MAX_CHARS} characters."
+    if len(password.encode("utf-8")) > BCRYPT_MAX_BYTES:
+        return (
+            f"This password is longer than {BCRYPT_MAX_BYTES} bytes once encoded "
+            "(accented letters and symbols count as several). Use a shorter one."
+        )
+    return None
+
+
+class PasswordHasher:
+    """bcrypt through libpass (imported as passlib)."""
+
+    def __init__(self, rounds: int = 12) -> None:
+        self._context = CryptContext(
+            schemes=["bcrypt"],
+            deprecated="auto",
+            bcrypt__rounds=rounds,
+            bcrypt__truncate_error=True,
+        )
+        # Verified against when the email is unknown, so both failures cost the same time.
+        self._dummy_hash = self._context.hash("not-a-real-password")
+
+    def hash(self, password: str) -> str:
+        return self._context.hash(password)
+
+    def verify(self, password: str, password_hash: str | None) -> bool:
+        if len(password.encode("utf-8")) > BCRYPT_MAX_BYTES:
+            self._context.verify("x" * PASSWORD_MIN_CHARS, self._dummy_hash)
+            return False
+        if password_hash is None:
+            self._context.verify(password, self._dummy_hash)
+            return False
+        return self._context.verify(password, password_hash)

@@ -1,0 +1,76 @@
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+
+from face_auth.data_access import SessionRepository
+from face_auth.entity import SessionClaims
+from face_auth.exception import InvalidToken
+from face_auth.utils import new_token_id, utc_now
+
+_REQUIRED_CLAIMS = ["sub", "jti", "iat", "exp", "amr"]
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    claims: SessionClaims
+
+
+class TokenService:
+    """Signs and checks JWTs (PyJWT, one allowed algorithm) and keeps the server-side record
+    that makes logout and revocation real."""
+
+    def __init__(self, secret: str, algorithm: str, sessions: SessionRepository) -> None:
+        self._secret = secret
+        self._algorithm = algorithm
+        self._sessions = sessions
+
+    def issue(
+        self, user_id: str, amr: list[str], lifetime: timedelta, now: datetime | None = None
+    ) -> IssuedToken:
+        issued_at = (now or utc_now()).replace(microsecond=0)
+        claims = SessionClaims(
+            sub=user_id,
+            jti=new_token_id(),
+            iat=issued_at,
+            exp=issued_at + lifetime,
+            amr=tuple(amr),
+        )
+        payload = {
+            "sub": claims.sub,
+            "jti": claims.jti,
+            "iat": int(claims.iat.timestamp()),
+            "exp": int(claims.exp.timestamp()),
+            "amr": list(claims.amr),
+        }
+        self._sessions.add(claims.jti, user_id, list(amr), claims.iat, claims.exp)
+        token = jwt.encode(payload, self._secret, algorithm=self._algorithm)
+        return IssuedToken(token=token, claims=claims)
+
+    def verify(self, token: str) -> SessionClaims:
+        try:
+            payload = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[self._algorithm],
+                options={"require": _REQUIRED_CLAIMS},
+            )
+            claims = SessionClaims(
+                sub=str(payload["sub"]),
+                jti=str(payload["jti"]),
+                iat=datetime.fromtimestamp(int(payload["iat"]), tz=utc_now().tzinfo),
+                exp=datetime.fromtimestamp(int(payload["exp"]), tz=utc_now().tzinfo),
+                amr=tuple(str(factor) for factor in payload["amr"]),
+            )
+        except (jwt.PyJWTError, ValueError, TypeError) as error:
+            raise InvalidToken() from error
+        if not self._sessions.is_active(claims.jti, utc_now()):
+            raise InvalidToken()
+        return claims
+
+    def revoke(self, claims: SessionClaims) -> None:
+        self._sessions.revoke(claims.jti, utc_now())
+
+    def revoke_all(self, user_id: str) -> None:
+        self._sessions.revoke_all_for_user(user_id, utc_now())

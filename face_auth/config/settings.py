@@ -1,0 +1,46 @@
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FACE_AUTH_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    # Database: MONGODB_URI set means "use that server"; unset starts the embedded one.
+    mongodb_uri: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("MONGODB_URI", "FACE_AUTH_MONGODB_URI")
+    )
+    database_name: str = "face_auth"
+    db_timeout_ms: int = Field(default=2000, ge=100)
+    embedded_db_startup_seconds: float = Field(default=60.0, gt=0)
+
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # Tokens. Only HS256 is accepted when decoding: the allow-list has one entry.
+    jwt_secret: SecretStr | None = None
+    jwt_algorithm: Literal["HS256"] = "HS256"
+    password_token_minutes: int = Field(default=5, ge=1, le=60)
+    session_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # None: Secure cookies exactly when the request came over https.
+    cookie_secure: bool | None = None
+
+    bcrypt_rounds: int = Field(default=12, ge=12, le=16)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "db"
+
+    @property
+    def secret_path(self) -> Path:
+        return self.data_dir / "secret"

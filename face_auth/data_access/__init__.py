@@ -1,0 +1,18 @@
+"""The only code that talks to MongoDB (through pymongo)."""
+
+from face_auth.data_access.audit_repository import AuditRepository
+from face_auth.data_access.database import Database, connect
+from face_auth.data_access.embedded_server import EmbeddedMongoServer
+from face_auth.data_access.embedding_repository import EmbeddingRepository
+from face_auth.data_access.session_repository import SessionRepository
+from face_auth.data_access.user_repository import UserRepository
+
+__all__ = [
+    "AuditRepository",
+    "Database",
+    "EmbeddedMongoServer",
+    "EmbeddingRepository",
+    "SessionRepository",
+    "UserRepository",
+    "connect",
+]

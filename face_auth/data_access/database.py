@@ -1,0 +1,52 @@
+from dataclasses import dataclass
+
+from pymongo import ASCENDING, MongoClient
+from pymongo.database import Database as MongoDatabase
+
+from face_auth.constant import (
+    AUDIT_COLLECTION,
+    EMBEDDINGS_COLLECTION,
+    SESSIONS_COLLECTION,
+    USERS_COLLECTION,
+)
+from face_auth.data_access.errors import translate_unavailable
+
+
+@dataclass(frozen=True)
+class Database:
+    client: MongoClient
+    db: MongoDatabase
+
+    @translate_unavailable
+    def ping(self) -> None:
+        self.client.admin.command("ping")
+
+    @translate_unavailable
+    def ensure_indexes(self) -> None:
+        users = self.db[USERS_COLLECTION]
+        users.create_index([("email", ASCENDING)], unique=True, name="email_unique")
+        users.create_index([("username", ASCENDING)], unique=True, name="username_unique")
+        self.db[EMBEDDINGS_COLLECTION].create_index(
+            [("user_id", ASCENDING)], unique=True, name="user_id_unique"
+        )
+        sessions = self.db[SESSIONS_COLLECTION]
+        sessions.create_index([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl")
+        sessions.create_index([("user_id", ASCENDING)], name="user_id")
+        self.db[AUDIT_COLLECTION].create_index([("user_id", ASCENDING)], name="user_id")
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def connect(uri: str, database_name: str, timeout_ms: int) -> Database:
+    """Open a client. Options in the URI win; the embedded server's URI carries
+    retryWrites=false, since retryable writes collapse its write rate."""
+    client: MongoClient = MongoClient(
+        uri,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        socketTimeoutMS=max(timeout_ms * 5, 10_000),
+        tz_aware=True,
+        uuidRepresentation="standard",
+    )
+    return Database(client=client, db=client[database_name])

@@ -1,0 +1,49 @@
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo.errors import DuplicateKeyError
+
+from face_auth.constant import USERS_COLLECTION
+from face_auth.data_access.database import Database
+from face_auth.data_access.errors import translate_unavailable
+from face_auth.entity import NewUser, User
+from face_auth.exception import AccountExists
+
+
+def _to_user(document: dict[str, Any]) -> User:
+    return User(id=str(document.pop("_id")), **document)
+
+
+class UserRepository:
+    def __init__(self, database: Database) -> None:
+        self._users = database.db[USERS_COLLECTION]
+
+    @translate_unavailable
+    def add(self, new_user: NewUser) -> User:
+        """Insert; the unique indexes decide races, so exactly one of two equal sign-ups wins."""
+        document = new_user.model_dump()
+        try:
+            result = self._users.insert_one(document)
+        except DuplicateKeyError as error:
+            raise AccountExists() from error
+        return User(id=str(result.inserted_id), **new_user.model_dump())
+
+    @translate_unavailable
+    def get_by_email(self, email: str) -> User | None:
+        document = self._users.find_one({"email": email})
+        return _to_user(document) if document else None
+
+    @translate_unavailable
+    def get_by_id(self, user_id: str) -> User | None:
+        try:
+            object_id = ObjectId(user_id)
+        except InvalidId:
+            return None
+        document = self._users.find_one({"_id": object_id})
+        return _to_user(document) if document else None
+
+    @translate_unavailable
+    def exists(self, email: str, username: str) -> bool:
+        query = {"$or": [{"email": email}, {"username": username}]}
+        return self._users.count_documents(query, limit=1) > 0

@@ -1,0 +1,6 @@
+"""Typed models shared by every layer."""
+
+from face_auth.entity.session import SessionClaims
+from face_auth.entity.user import NewUser, User, UserEmbedding
+
+__all__ = ["NewUser", "SessionClaims", "User", "UserEmbedding"]

@@ -1,0 +1,33 @@
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class NewUser(BaseModel):
+    """A validated registration, ready to store (the password is already hashed)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    username: str  # normalised lowercase
+    email: str  # normalised lowercase
+    phone: str
+    password_hash: str
+    created_at: datetime
+
+
+class User(NewUser):
+    id: str
+
+
+class UserEmbedding(BaseModel):
+    """A user's face template: the normalised mean plus the per-frame embeddings behind it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    template: list[float]
+    embeddings: list[list[float]] = Field(default_factory=list)
+    model_name: str
+    model_version: str
+    created_at: datetime

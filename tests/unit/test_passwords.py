@@ -1,0 +1,44 @@
+import pytest
+
+from face_auth.business_val.passwords import PasswordHasher, password_problem
+
+
+@pytest.fixture(scope="module")
+def hasher() -> PasswordHasher:
+    return PasswordHasher(rounds=12)
+
+
+def test_hash_is_bcrypt_cost_12_and_verifies(hasher: PasswordHasher) -> None:
+    hashed = hasher.hash("correct horse battery")
+    assert hashed.startswith("$2b$12$")
+    assert hasher.verify("correct horse battery", hashed)
+    assert not hasher.verify("correct horse batterY", hashed)
+
+
+def test_verify_against_unknown_user_is_false(hasher: PasswordHasher) -> None:
+    assert not hasher.verify("not-a-real-password", None)
+
+
+def test_password_longer_than_72_bytes_never_verifies(hasher: PasswordHasher) -> None:
+    # bcrypt would compare only the first 72 bytes; a longer password must not slip through.
+    base = "a" * 72
+    hashed = hasher.hash(base)
+    assert not hasher.verify(base + "extra", hashed)
+
+
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("1234567", "at least 8"),
+        ("x" * 65, "at most 64"),
+        ("€" * 30, "72 bytes"),  # 30 characters, 90 bytes
+        ("x" * 64, None),
+        ("ü" * 36, None),  # exactly 72 bytes
+    ],
+)
+def test_password_rules(password: str, problem: str | None) -> None:
+    found = password_problem(password)
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None and problem in found
