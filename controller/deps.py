@@ -5,7 +5,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
+from controller.face_runner import BoundedRunner
 from face_auth.business_val import AccountService, IssuedToken, ReadinessCheck, TokenService
+from face_auth.business_val.face import FaceService
 from face_auth.config import Settings
 from face_auth.constant import ACCESS_COOKIE, CSRF_COOKIE, CSRF_FORM_FIELD, CSRF_HEADER
 from face_auth.entity import SessionClaims
@@ -29,6 +31,14 @@ def get_tokens(request: Request) -> TokenService:
 
 def get_readiness(request: Request) -> ReadinessCheck:
     return request.app.state.readiness
+
+
+def get_faces(request: Request) -> FaceService:
+    return request.app.state.faces
+
+
+def get_face_runner(request: Request) -> BoundedRunner:
+    return request.app.state.face_runner
 
 
 def get_claims(
@@ -61,7 +71,7 @@ async def verify_csrf(request: Request) -> None:
     sent = request.headers.get(CSRF_HEADER)
     content_type = request.headers.get("content-type", "")
     if not sent and content_type.startswith(("application/x-www-form-urlencoded", "multipart/")):
-        form = await request.form()
+        form = await request.form(max_files=32, max_fields=50)
         field = form.get(CSRF_FORM_FIELD)
         sent = field if isinstance(field, str) else None
     if not cookie or not sent or not constant_time_equals(cookie, sent):
@@ -103,3 +113,5 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 AccountsDep = Annotated[AccountService, Depends(get_accounts)]
 ClaimsDep = Annotated[SessionClaims, Depends(get_claims)]
 OptionalClaimsDep = Annotated[SessionClaims | None, Depends(get_optional_claims)]
+FacesDep = Annotated[FaceService, Depends(get_faces)]
+FaceRunnerDep = Annotated[BoundedRunner, Depends(get_face_runner)]

@@ -11,17 +11,24 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from controller.deps import clear_access_cookie
 from controller.rendering import render
 from controller.steps import PAGE_FOR_STEP
+from face_auth.constant import NEXT_LOGIN
 from face_auth.exception import (
     AccountExists,
     CsrfFailed,
     DatabaseUnavailable,
     FaceAuthError,
+    FaceMismatch,
+    FaceRejected,
     FactorRequired,
     InvalidCredentials,
     InvalidInput,
     InvalidToken,
     NotAuthenticated,
     NotFound,
+    PayloadTooLarge,
+    ServiceBusy,
+    TooManyAttempts,
+    UnsupportedMediaType,
 )
 from face_auth.logger import get_logger, log_event
 
@@ -35,7 +42,12 @@ STATUS_FOR_ERROR: dict[type[FaceAuthError], int] = {
     FactorRequired: 401,
     CsrfFailed: 403,
     NotFound: 404,
+    PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
+    FaceRejected: 422,
+    FaceMismatch: 401,
     DatabaseUnavailable: 503,
+    ServiceBusy: 503,
 }
 
 TITLE_FOR_STATUS = {
@@ -92,6 +104,10 @@ async def handle_domain_error(request: Request, error: Exception) -> Response:
             extra["fields"] = error.fields
         if isinstance(error, FactorRequired):
             extra["next"] = error.next_step
+        if isinstance(error, TooManyAttempts):
+            extra["next"] = NEXT_LOGIN
+        if isinstance(error, FaceRejected):
+            extra["result"] = error.result
         response: Response = JSONResponse(
             error_body(error.code, error.message, **extra), status_code=status_code
         )
@@ -101,7 +117,9 @@ async def handle_domain_error(request: Request, error: Exception) -> Response:
         response = RedirectResponse("/auth/login", status_code=303)
     else:
         response = error_page(request, status_code, error.message)
-    if isinstance(error, InvalidToken):
+    if isinstance(error, ServiceBusy):
+        response.headers["Retry-After"] = "2"
+    if isinstance(error, InvalidToken | TooManyAttempts):
         clear_access_cookie(response, request, request.app.state.settings)
     return response
 

