@@ -1,5 +1,5 @@
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
@@ -56,12 +56,15 @@ class TokenService:
                 algorithms=[self._algorithm],
                 options={"require": _REQUIRED_CLAIMS},
             )
+            amr = payload["amr"]
+            if not isinstance(amr, list):
+                raise TypeError("amr must be a list")
             claims = SessionClaims(
                 sub=str(payload["sub"]),
                 jti=str(payload["jti"]),
-                iat=datetime.fromtimestamp(int(payload["iat"]), tz=utc_now().tzinfo),
-                exp=datetime.fromtimestamp(int(payload["exp"]), tz=utc_now().tzinfo),
-                amr=tuple(str(factor) for factor in payload["amr"]),
+                iat=datetime.fromtimestamp(int(payload["iat"]), tz=UTC),
+                exp=datetime.fromtimestamp(int(payload["exp"]), tz=UTC),
+                amr=tuple(str(factor) for factor in amr),
             )
         except (jwt.PyJWTError, ValueError, TypeError) as error:
             raise InvalidToken() from error

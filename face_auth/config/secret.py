@@ -1,5 +1,6 @@
 import os
 import secrets
+import time
 from pathlib import Path
 
 MIN_SECRET_CHARS = 32
@@ -14,12 +15,18 @@ def load_or_create_secret(path: Path) -> str:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        secret = path.read_text(encoding="utf-8").strip()
-        if len(secret) < MIN_SECRET_CHARS:
-            message = f"signing secret in {path} is too short or empty; delete it to regenerate"
-            raise RuntimeError(message) from None
-        return secret
+        return _read_existing(path)
     secret = secrets.token_urlsafe(48)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(secret)
     return secret
+
+
+def _read_existing(path: Path, attempts: int = 20) -> str:
+    # Another process may have created the file an instant ago and not written it yet.
+    for _ in range(attempts):
+        secret = path.read_text(encoding="utf-8").strip()
+        if len(secret) >= MIN_SECRET_CHARS:
+            return secret
+        time.sleep(0.05)
+    raise RuntimeError(f"signing secret in {path} is too short or empty; delete it to regenerate")

@@ -46,7 +46,7 @@ def run_model(model: EmbeddingModel, inputs: np.ndarray) -> np.ndarray:
 
 def embed_faces(model: EmbeddingModel, faces: np.ndarray) -> np.ndarray:
     """L2-normalised embeddings (N, 128) of aligned uint8 RGB faces, in one batched call."""
-    return l2_normalize(run_model(model, np.asarray(faces, np.float32)[..., ::-1] / 255))
+    return l2_normalize(run_model(model, prewhiten(faces)))
 
 
 def mean_embedding(embeddings: np.ndarray) -> np.ndarray:
