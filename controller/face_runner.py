@@ -24,6 +24,10 @@ class BoundedRunner:
     def queue_depth(self) -> int:
         return self._limiter.statistics().tasks_waiting
 
+    @property
+    def in_flight(self) -> int:
+        return int(self._limiter.borrowed_tokens)
+
     async def run(self, func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         if self.queue_depth >= self._queue_limit and self._limiter.available_tokens == 0:
             raise ServiceBusy()
