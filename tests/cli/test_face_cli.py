@@ -1,0 +1,71 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from face_auth.cli import main
+from tests.api.test_face_api import no_face_frame
+from tests.conftest import MODELS_DIR
+from tests.face_data import PersonFrames
+
+pytestmark = pytest.mark.models
+
+
+@pytest.fixture(autouse=True)
+def cli_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FACE_AUTH_MODELS_DIR", str(MODELS_DIR))
+
+
+def write(path: Path, data: bytes) -> str:
+    path.write_bytes(data)
+    return str(path)
+
+
+def test_models_status_reports_the_verified_weights(
+    face_models: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["models", "status"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["installed"] is True
+    assert status["sha256"] == "6acdd8fb3a3fb2b54257abdd1879246a3fcbe18fbe53a41c751e141abe63a0af"
+
+
+def test_models_status_fails_where_nothing_is_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FACE_AUTH_MODELS_DIR", str(tmp_path))
+    assert main(["models", "status"]) == 1
+    assert json.loads(capsys.readouterr().out)["installed"] is False
+
+
+def test_embed_prints_one_json_line_per_image(
+    alice: PersonFrames, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    face = write(tmp_path / "face.jpg", alice.enroll[0])
+    empty = write(tmp_path / "empty.jpg", no_face_frame())
+    missing = str(tmp_path / "missing.jpg")
+
+    assert main(["embed", face, empty, missing]) == 1  # some images had no usable face
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["file"] for line in lines] == [face, empty, missing]
+    assert lines[0]["faces"] == 1
+    assert len(lines[0]["embedding"]) == 128
+    assert lines[1] == {"file": empty, "faces": 0, "error": "no face"}
+    assert "cannot read" in lines[2]["error"]
+
+
+def test_compare_same_and_different_person(
+    alice: PersonFrames, bob: PersonFrames, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a1 = write(tmp_path / "a1.jpg", alice.enroll[0])
+    a2 = write(tmp_path / "a2.jpg", alice.verify[0])
+    b1 = write(tmp_path / "b1.jpg", bob.enroll[0])
+
+    assert main(["compare", a1, a2]) == 0
+    same = json.loads(capsys.readouterr().out)
+    assert main(["compare", a1, b1]) == 0
+    different = json.loads(capsys.readouterr().out)
+
+    assert same["same_person"] is True
+    assert different["same_person"] is False
+    assert same["similarity"] > different["similarity"]
