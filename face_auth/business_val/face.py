@@ -38,7 +38,7 @@ class FacePolicy:
     frames: int = 8
     enroll_min_frames: int = 6
     verify_min_frames: int = 5
-    match_threshold: float = 0.6
+    match_threshold: float = 0.5
     max_failures: int = 3
 
 

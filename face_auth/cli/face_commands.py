@@ -1,11 +1,13 @@
 """CLI commands that run the face pipeline: the same functions the server uses, no HTTP."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from face_auth.config import Settings
+from face_auth.evaluation import evaluate_dataset
 from face_auth.face_pipeline import (
     FaceModels,
     PipelineConfig,
@@ -75,10 +77,20 @@ def compare_images(first: Path, second: Path, settings: Settings) -> int:
     return 0
 
 
-def evaluate_folder(folder: Path, roc_path: Path, settings: Settings) -> int:
-    from face_auth.evaluation import evaluate_dataset  # noqa: PLC0415
+# Web photos (like the 5-celebrity set) have small, often turned faces: with these gates the
+# evaluation measures the recogniser rather than the webcam quality gates.
+RELAXED_GATES = {"min_face_px": 24, "detector_min_face_px": 20, "min_sharpness": 0.0,
+                 "max_yaw_ratio": 1.0, "min_pitch_ratio": 0.0, "max_pitch_ratio": 2.0}  # fmt: skip
 
+
+def evaluate_folder(folder: Path, roc_path: Path, relaxed: bool, settings: Settings) -> int:
+    if not folder.is_dir():
+        print(json.dumps({"error": f"{folder} is not a folder"}))
+        return 2
     models, config = _load(settings)
+    if relaxed:
+        config = replace(config, **RELAXED_GATES)
     report = evaluate_dataset(folder, models, config, settings.face_match_threshold, roc_path)
+    report["gates"] = "relaxed" if relaxed else "production"
     print(json.dumps(report, indent=2))
     return 0

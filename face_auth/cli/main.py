@@ -52,7 +52,7 @@ def compare(args: argparse.Namespace, settings: Settings) -> int:
 def evaluate(args: argparse.Namespace, settings: Settings) -> int:
     from face_auth.cli.face_commands import evaluate_folder  # noqa: PLC0415 - loads TensorFlow
 
-    return evaluate_folder(Path(args.folder), Path(args.roc), settings)
+    return evaluate_folder(Path(args.folder), Path(args.roc), args.relaxed_gates, settings)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate_parser.add_argument("folder", metavar="DIR")
     evaluate_parser.add_argument("--roc", default="roc.png", help="where to write the ROC plot")
+    evaluate_parser.add_argument(
+        "--relaxed-gates",
+        action="store_true",
+        help="accept small and turned faces (web photos): measure the recogniser, not the gates",
+    )
     evaluate_parser.set_defaults(handler=evaluate)
     return parser
 

@@ -34,7 +34,3 @@ class PipelineConfig:
     max_pitch_ratio: float = 1.1
     # Crop margin added on each side of the face box, as a fraction of its longer side.
     crop_margin: float = 0.0
-    # Cosine similarity at or above which two mean embeddings are the same person;
-    # calibrated on the 5-celebrity photos (EER threshold ~0.25 single photo vs single photo,
-    # perfect separation between 0.30 and 0.50 for an 8-photo enrollment).
-    match_threshold: float = 0.45

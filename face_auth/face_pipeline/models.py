@@ -108,7 +108,8 @@ def load_models(
     os.environ["DEEPFACE_HOME"] = str(Path(models_dir).resolve())
     # deepface needs the Keras 2 API (tf-keras); this must precede the first TF import.
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # 3 hides the C++ "failed call to cuInit" error on machines without a GPU.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     _configure_tensorflow(intra_op_threads, inter_op_threads)
 
     # Imported here: TensorFlow reads TF_USE_LEGACY_KERAS and deepface DEEPFACE_HOME.

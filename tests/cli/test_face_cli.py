@@ -69,3 +69,25 @@ def test_compare_same_and_different_person(
     assert same["same_person"] is True
     assert different["same_person"] is False
     assert same["similarity"] > different["similarity"]
+
+
+def test_evaluate_reports_rates_and_writes_a_roc_plot(
+    dataset_dir: Path, face_models: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "two_people"
+    for person in ("jerry_seinfeld", "mindy_kaling"):
+        (folder / person).mkdir(parents=True)
+        for photo in sorted((dataset_dir / "train" / person).glob("*"))[:10]:
+            (folder / person / photo.name).write_bytes(photo.read_bytes())
+    roc = tmp_path / "roc.png"
+
+    assert main(["evaluate", str(folder), "--relaxed-gates", "--roc", str(roc)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["people"] == 2 and report["images"] == 20
+    enrollment = report["enrollment"]
+    assert enrollment["genuine"] > 0 and enrollment["impostor"] > 0
+    assert enrollment["genuine_mean"] > enrollment["impostor_mean"] + 0.3
+    assert report["single_image_pairs"]["genuine"] + report["single_image_pairs"]["impostor"] == (
+        report["usable_images"] * (report["usable_images"] - 1) // 2
+    )
+    assert roc.read_bytes().startswith(b"\x89PNG")

@@ -1,0 +1,277 @@
+"""End-to-end checks of the pipeline with the real models and real photos."""
+
+import io
+import socket
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from face_auth.config import Settings
+from face_auth.face_pipeline import (
+    EmbeddingResult,
+    FaceModels,
+    PipelineConfig,
+    ReasonCode,
+    analyse_rgb,
+    cosine_similarity,
+    detect_faces,
+    embed_faces,
+    embed_frames,
+    l2_normalize,
+    prewhiten,
+)
+from face_auth.face_pipeline.embed import run_model
+from face_auth.model_store import weights_path
+from tests.pipeline.conftest import DatasetFace
+from tests.pipeline.helpers import (
+    DATASET_CONFIG,
+    Photo,
+    encode,
+    equal_error_rate,
+    gradient_image,
+    load_rgb,
+    resize_to_height,
+    two_face_composite,
+)
+
+pytestmark = pytest.mark.models
+
+# The app's default decision threshold (calibrated in docs/accuracy.md).
+THRESHOLD = Settings().face_match_threshold
+ENROLL_FRAMES = 8
+
+
+def by_person(photos: list[Photo], split: str) -> dict[str, list[Photo]]:
+    grouped: dict[str, list[Photo]] = defaultdict(list)
+    for photo in photos:
+        if photo.split == split:
+            grouped[photo.person].append(photo)
+    return grouped
+
+
+def embed_paths(models: FaceModels, paths: list[Path]) -> EmbeddingResult:
+    return embed_frames(models, [path.read_bytes() for path in paths], DATASET_CONFIG)
+
+
+@pytest.fixture(scope="module")
+def templates(face_models: FaceModels, photos: list[Photo]) -> dict[str, np.ndarray]:
+    """Each person enrolled from up to 8 of their train photos, as the service would."""
+    enrolled = {}
+    for person, train in by_person(photos, "train").items():
+        result = embed_paths(face_models, [photo.path for photo in train[:ENROLL_FRAMES]])
+        assert result.used >= 6, f"{person}: only {result.used} usable enrollment photos"
+        assert result.embedding is not None
+        enrolled[person] = result.embedding
+    return enrolled
+
+
+@pytest.fixture(scope="module")
+def probes(face_models: FaceModels, photos: list[Photo]) -> dict[str, list[np.ndarray]]:
+    """One embedding per usable val photo, per person."""
+    found: dict[str, list[np.ndarray]] = {}
+    for person, val in by_person(photos, "val").items():
+        found[person] = []
+        for photo in val:
+            result = embed_paths(face_models, [photo.path])
+            if result.embedding is not None:
+                found[person].append(result.embedding)
+        assert len(found[person]) >= 3, f"{person}: too few usable val photos"
+    return found
+
+
+def test_weights_come_from_deepface_home_without_network(
+    face_models: FaceModels, models_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deepface.commons import weight_utils  # noqa: PLC0415 - imported by load_models
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    found = weight_utils.download_weights_if_necessary(
+        file_name="facenet_weights.h5", source_url="https://invalid.example/facenet_weights.h5"
+    )
+    assert Path(found) == weights_path(models_dir).resolve()
+    assert face_models.weights_path == weights_path(models_dir)
+    assert face_models.keras_model.output_shape == (None, 128)
+
+
+def test_same_person_matches_their_enrollment(
+    templates: dict[str, np.ndarray], probes: dict[str, list[np.ndarray]]
+) -> None:
+    for person, embeddings in probes.items():
+        scores = [cosine_similarity(templates[person], probe) for probe in embeddings]
+        assert min(scores) >= THRESHOLD, f"{person}: {np.round(scores, 3)}"
+
+
+def test_other_people_stay_below_the_threshold(
+    templates: dict[str, np.ndarray], probes: dict[str, list[np.ndarray]]
+) -> None:
+    for person, template in templates.items():
+        for other, embeddings in probes.items():
+            if other == person:
+                continue
+            scores = [cosine_similarity(template, probe) for probe in embeddings]
+            assert max(scores) < THRESHOLD, f"{other} matched {person}: {np.round(scores, 3)}"
+
+
+def test_embedding_result_reports_every_frame(face_models: FaceModels, photos: list[Photo]) -> None:
+    frames = [photos[0].path.read_bytes(), b"GIF89a not really", photos[1].path.read_bytes()]
+    result = embed_frames(face_models, frames, DATASET_CONFIG)
+    assert [frame.index for frame in result.frames] == [0, 1, 2]
+    assert [frame.accepted for frame in result.frames] == [True, False, True]
+    assert result.frames[1].reason_code == ReasonCode.UNSUPPORTED_FORMAT
+    assert result.frames[1].reason == "unsupported image format"
+    assert result.used == 2
+    assert result.embeddings is not None and result.embeddings.shape == (2, 128)
+    assert result.embedding is not None and result.embedding.shape == (128,)
+    assert np.linalg.norm(result.embedding) == pytest.approx(1.0, rel=1e-5)
+    accepted = result.frames[0]
+    assert accepted.confidence is not None and accepted.confidence >= 0.9
+    assert accepted.box is not None and accepted.faces == 1
+
+
+def rejection(models: FaceModels, data: bytes, config: PipelineConfig) -> ReasonCode:
+    result = embed_frames(models, [data], config)
+    assert result.embedding is None and result.used == 0
+    return result.frames[0].reason_code
+
+
+def test_images_without_a_face_are_rejected(face_models: FaceModels, photos: list[Photo]) -> None:
+    assert rejection(face_models, encode(gradient_image()), DATASET_CONFIG) == ReasonCode.NO_FACE
+    # The top-left corner of a portrait: background, hair or shoulder, never a whole face.
+    corner = load_rgb(photos[0].path)
+    corner = corner[: corner.shape[0] // 4, : corner.shape[1] // 4]
+    corner = resize_to_height(corner, 240)
+    assert rejection(face_models, encode(corner), DATASET_CONFIG) == ReasonCode.NO_FACE
+
+
+def test_two_people_side_by_side_are_rejected(
+    face_models: FaceModels, dataset_faces: list[DatasetFace]
+) -> None:
+    clear = [face for face in dataset_faces if face.confidence > 0.995 and face.size >= 70]
+    first = next(face for face in clear if face.photo.person == "jerry_seinfeld")
+    second = next(face for face in clear if face.photo.person == "madonna")
+    composite = two_face_composite(load_rgb(first.photo.path), load_rgb(second.photo.path))
+    result = embed_frames(face_models, [encode(composite)], DATASET_CONFIG).frames[0]
+    assert result.reason_code == ReasonCode.TWO_FACES
+    assert result.reason == "two faces"
+    assert result.faces == 2
+    # Each half alone is accepted, so it is the pair that is refused.
+    half = composite[:, : composite.shape[1] // 2]
+    assert embed_frames(face_models, [encode(half)], DATASET_CONFIG).frames[0].accepted
+
+
+def test_bad_files_are_rejected_with_their_codes(
+    face_models: FaceModels, photos: list[Photo]
+) -> None:
+    rgb = load_rgb(photos[0].path)
+    jpeg = encode(rgb, "JPEG", quality=90)
+    cases = {
+        ReasonCode.CORRUPT_IMAGE: [jpeg[:4] + bytes(reversed(jpeg[4:])), jpeg[: len(jpeg) // 2]],
+        ReasonCode.UNSUPPORTED_FORMAT: [encode(rgb, "GIF"), encode(rgb, "BMP")],
+        ReasonCode.IMAGE_TOO_LARGE: [encode(cv2.resize(rgb, (2100, 2100)), "JPEG")],
+    }
+    for code, payloads in cases.items():
+        for data in payloads:
+            assert rejection(face_models, data, DATASET_CONFIG) == code
+    assert embed_frames(face_models, [jpeg], DATASET_CONFIG).frames[0].accepted
+
+
+def test_default_gates_on_a_webcam_sized_face(
+    face_models: FaceModels, dataset_faces: list[DatasetFace]
+) -> None:
+    """With the production defaults: a large sharp face passes, blur and darkness do not."""
+    config = PipelineConfig()
+    photo = next(f.photo for f in dataset_faces if f.photo.person == "jerry_seinfeld")
+    rgb = resize_to_height(load_rgb(photo.path), 640)
+    accepted, _ = analyse_rgb(face_models, rgb, 0, config)
+    assert accepted.accepted, accepted
+    blurred, _ = analyse_rgb(face_models, cv2.GaussianBlur(rgb, (0, 0), 5), 0, config)
+    assert blurred.reason_code == ReasonCode.TOO_DARK_OR_BLURRY
+    dark = (rgb.astype(np.float32) * 0.2).astype(np.uint8)
+    assert analyse_rgb(face_models, dark, 0, config)[0].reason_code in {
+        ReasonCode.TOO_DARK_OR_BLURRY,
+        ReasonCode.NO_FACE,
+    }
+    small = resize_to_height(rgb, 160)
+    assert analyse_rgb(face_models, small, 0, config)[0].reason_code in {
+        ReasonCode.FACE_TOO_SMALL,
+        ReasonCode.NO_FACE,
+    }
+
+
+def test_exif_rotated_photo_is_turned_upright(
+    face_models: FaceModels, dataset_faces: list[DatasetFace]
+) -> None:
+    photo = dataset_faces[0].photo
+    upright = embed_paths(face_models, [photo.path])
+    # Store the pixels turned 90 degrees, with the EXIF tag that turns them back.
+    stored = Image.fromarray(np.rot90(load_rgb(photo.path)).copy())  # counter-clockwise
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    stored.save(buffer, format="JPEG", quality=95, exif=exif)
+    rotated = embed_frames(face_models, [buffer.getvalue()], DATASET_CONFIG)
+    assert upright.embedding is not None and rotated.embedding is not None
+    assert cosine_similarity(upright.embedding, rotated.embedding) > 0.9
+
+
+def test_batched_embedding_equals_one_by_one(
+    face_models: FaceModels, dataset_faces: list[DatasetFace]
+) -> None:
+    crops = np.stack([face.crop for face in dataset_faces[:8]])
+    batched = embed_faces(face_models.embedder, crops)
+    single = np.concatenate([embed_faces(face_models.embedder, crop[None]) for crop in crops])
+    np.testing.assert_allclose(batched, single, atol=1e-5)
+    eager = l2_normalize(face_models.keras_model.predict_on_batch(prewhiten(crops)))
+    np.testing.assert_allclose(batched, eager, atol=1e-5)
+
+
+def test_compiled_detector_matches_plain_mtcnn(
+    face_models: FaceModels, dataset_faces: list[DatasetFace]
+) -> None:
+    from mtcnn import MTCNN  # noqa: PLC0415 - TensorFlow is set up by load_models
+
+    plain_detector = MTCNN()
+    for face in dataset_faces[:5]:
+        rgb = load_rgb(face.photo.path)
+        compiled = detect_faces(face_models.detector, rgb, DATASET_CONFIG)
+        plain = detect_faces(plain_detector, rgb, DATASET_CONFIG)
+        assert len(compiled) == len(plain)
+        for a, b in zip(compiled, plain, strict=True):
+            assert np.allclose(a.box, b.box, atol=1)
+            assert np.allclose(a.left_eye + a.nose, b.left_eye + b.nose, atol=1)
+
+
+def test_prewhitening_separates_people_better_than_unit_scaled_bgr(
+    face_models: FaceModels, dataset_faces: list[DatasetFace]
+) -> None:
+    """deepface feeds this model BGR scaled to [0, 1]; the model was trained prewhitened."""
+    crops = np.stack([face.crop for face in dataset_faces])
+    people = [face.photo.person for face in dataset_faces]
+    same = np.equal.outer(people, people)
+    upper = np.triu_indices(len(people), k=1)
+
+    def eer(embeddings: np.ndarray) -> float:
+        scores = (embeddings @ embeddings.T)[upper]
+        return equal_error_rate(scores[same[upper]], scores[~same[upper]])[0]
+
+    prewhitened = eer(embed_faces(face_models.embedder, crops))
+    bgr_unit = l2_normalize(
+        run_model(face_models.embedder, crops[..., ::-1].astype(np.float32) / 255.0)
+    )
+    deepface_default = eer(bgr_unit)
+    assert prewhitened < 0.05
+    assert prewhitened < deepface_default * 0.8
+
+
+@pytest.mark.parametrize("side", [1, 12, 30])
+def test_tiny_images_are_no_face_not_errors(face_models: FaceModels, side: int) -> None:
+    tiny = encode(np.full((side, side + 3, 3), 128, dtype=np.uint8), "PNG")
+    for config in (PipelineConfig(), DATASET_CONFIG):
+        assert rejection(face_models, tiny, config) == ReasonCode.NO_FACE
