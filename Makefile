@@ -27,7 +27,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
-test: lint models
+test: lint models browser
 	$(PY) -m pytest
 
 format: install
@@ -36,3 +36,25 @@ format: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+
+.PHONY: browser test-e2e test-fast
+
+# Debian's Chromium and ffmpeg for the browser tests (tests/e2e); nothing to do when both exist.
+# CI runs as root; elsewhere apt-get goes through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser:
+	@if [ -x /usr/bin/chromium ] && command -v ffmpeg >/dev/null 2>&1; then \
+		echo "browser: chromium and ffmpeg are installed"; \
+	else \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium ffmpeg; \
+	fi
+
+# Only the browser tests: real Chromium, fake camera, the app run as a server.
+test-e2e: browser models
+	$(PY) -m pytest -m e2e
+
+# Everything but the browser tests.
+test-fast: lint models
+	$(PY) -m pytest -m "not e2e"
