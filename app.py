@@ -22,13 +22,20 @@ from controller.deps import verify_csrf
 from controller.errors import install_error_handlers
 from controller.face_runner import BoundedRunner
 from face_auth import __version__
-from face_auth.business_val import AccountService, PasswordHasher, ReadinessCheck, TokenService
+from face_auth.business_val import (
+    AccountService,
+    LockoutPolicy,
+    PasswordHasher,
+    ReadinessCheck,
+    TokenService,
+)
 from face_auth.business_val.face import FacePolicy, FaceService
 from face_auth.config import Settings, load_or_create_secret
 from face_auth.data_access import (
     AuditRepository,
     EmbeddedMongoServer,
     EmbeddingRepository,
+    LoginAttemptRepository,
     SessionRepository,
     UserRepository,
     connect,
@@ -93,6 +100,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             users=UserRepository(database),
             embeddings=embeddings,
             audit=audit,
+            attempts=LoginAttemptRepository(database),
+            lockout=LockoutPolicy(
+                max_failures=settings.login_max_failures,
+                window=timedelta(minutes=settings.login_failure_window_minutes),
+                lock_for=timedelta(minutes=settings.login_lockout_minutes),
+            ),
             hasher=await run_in_threadpool(PasswordHasher, settings.bcrypt_rounds),
             tokens=tokens,
             password_token_lifetime=timedelta(minutes=settings.password_token_minutes),

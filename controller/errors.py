@@ -14,6 +14,7 @@ from controller.steps import PAGE_FOR_STEP
 from face_auth.constant import NEXT_LOGIN
 from face_auth.exception import (
     AccountExists,
+    AccountLocked,
     CsrfFailed,
     DatabaseUnavailable,
     FaceAuthError,
@@ -35,6 +36,7 @@ from face_auth.logger import get_logger, log_event
 logger = get_logger(__name__)
 
 STATUS_FOR_ERROR: dict[type[FaceAuthError], int] = {
+    AccountLocked: 429,
     InvalidInput: 422,
     AccountExists: 409,
     InvalidCredentials: 401,
@@ -59,6 +61,7 @@ TITLE_FOR_STATUS = {
     409: "Conflict",
     413: "Too large",
     415: "Unsupported content",
+    429: "Too many attempts",
     422: "Invalid input",
     500: "Something went wrong",
     503: "Service unavailable",

@@ -13,7 +13,7 @@ from controller.deps import (
 from controller.rendering import render
 from controller.steps import PAGE_FOR_STEP
 from face_auth.business_val import RegistrationRequest
-from face_auth.exception import AccountExists, InvalidCredentials, InvalidInput
+from face_auth.exception import AccountExists, AccountLocked, InvalidCredentials, InvalidInput
 
 router = APIRouter(prefix="/auth", tags=["pages"])
 
@@ -66,9 +66,10 @@ def login_submit(
 ) -> Response:
     try:
         result = accounts.login(email, password)
-    except InvalidCredentials as error:
+    except (InvalidCredentials, AccountLocked) as error:
         context = {"values": {"email": email}, "message": error.message}
-        return render(request, "login.html", context, status_code=401)
+        status_code = 429 if isinstance(error, AccountLocked) else 401
+        return render(request, "login.html", context, status_code=status_code)
     response = RedirectResponse(PAGE_FOR_STEP[result.next_step], status_code=303)
     set_access_cookie(response, request, settings, result.issued)
     return response

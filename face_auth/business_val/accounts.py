@@ -17,10 +17,16 @@ from face_auth.constant import (
     NEXT_ENROLL_FACE,
     NEXT_VERIFY_FACE,
 )
-from face_auth.data_access import AuditRepository, EmbeddingRepository, UserRepository
+from face_auth.data_access import (
+    AuditRepository,
+    EmbeddingRepository,
+    LoginAttemptRepository,
+    UserRepository,
+)
 from face_auth.entity import NewUser, SessionClaims, User
 from face_auth.exception import (
     AccountExists,
+    AccountLocked,
     FactorRequired,
     InvalidCredentials,
     InvalidInput,
@@ -43,6 +49,13 @@ class RegistrationRequest:
 
 
 @dataclass(frozen=True)
+class LockoutPolicy:
+    max_failures: int = 5
+    window: timedelta = timedelta(minutes=15)
+    lock_for: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
 class LoginResult:
     issued: IssuedToken
     user: User
@@ -56,6 +69,8 @@ class AccountService:
         users: UserRepository,
         embeddings: EmbeddingRepository,
         audit: AuditRepository,
+        attempts: LoginAttemptRepository,
+        lockout: LockoutPolicy,
         hasher: PasswordHasher,
         tokens: TokenService,
         password_token_lifetime: timedelta,
@@ -64,6 +79,8 @@ class AccountService:
         self._users = users
         self._embeddings = embeddings
         self._audit = audit
+        self._attempts = attempts
+        self._lockout = lockout
         self._hasher = hasher
         self._tokens = tokens
         self._password_token_lifetime = password_token_lifetime
@@ -98,14 +115,23 @@ class AccountService:
 
     def login(self, email: str, password: str) -> LoginResult:
         """Check the password factor. Unknown email and wrong password cost the same bcrypt work
-        and give the same error."""
+        and give the same error; repeated failures lock the address, known or not."""
         normalised, _ = normalise_email(email)
+        key = normalised or email.strip().lower()
+        if self._attempts.locked_until(key, utc_now()):
+            raise AccountLocked()
         user = self._users.get_by_email(normalised) if normalised else None
         password_ok = self._hasher.verify(password, user.password_hash if user else None)
         if user is None or not password_ok:
+            policy = self._lockout
+            locked = self._attempts.record_failure(
+                key, utc_now(), policy.window, policy.max_failures, policy.lock_for
+            )
             self._audit.record("login_failed", utc_now(), user.id if user else None)
-            log_event(logger, "login_failed", user_id=user.id if user else None)
+            log_event(logger, "login_failed", user_id=user.id if user else None,
+                      locked=locked is not None)  # fmt: skip
             raise InvalidCredentials()
+        self._attempts.clear(key)
         issued = self._tokens.issue(user.id, [FACTOR_PASSWORD], self._password_token_lifetime)
         self._audit.record("password_verified", utc_now(), user.id)
         log_event(logger, "password_verified", user_id=user.id)

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
 
     bcrypt_rounds: int = Field(default=12, ge=12, le=16)
+    # Password lockout, per email address: this many failures within the window lock it.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_failure_window_minutes: int = Field(default=15, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
 
     # Face factor. The models directory is DEEPFACE_HOME; nothing is downloaded at run time.
     models_dir: Path = Path("data/models")

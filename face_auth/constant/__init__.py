@@ -21,6 +21,7 @@ USERS_COLLECTION: Final = "users"
 EMBEDDINGS_COLLECTION: Final = "embeddings"
 SESSIONS_COLLECTION: Final = "sessions"
 AUDIT_COLLECTION: Final = "audit"
+LOGIN_ATTEMPTS_COLLECTION: Final = "login_attempts"
 
 PASSWORD_MIN_CHARS: Final = 8
 PASSWORD_MAX_CHARS: Final = 64

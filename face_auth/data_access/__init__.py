@@ -4,6 +4,7 @@ from face_auth.data_access.audit_repository import AuditRepository
 from face_auth.data_access.database import Database, connect
 from face_auth.data_access.embedded_server import EmbeddedMongoServer
 from face_auth.data_access.embedding_repository import EmbeddingRepository
+from face_auth.data_access.login_attempt_repository import LoginAttemptRepository
 from face_auth.data_access.session_repository import SessionRepository
 from face_auth.data_access.user_repository import UserRepository
 
@@ -12,6 +13,7 @@ __all__ = [
     "Database",
     "EmbeddedMongoServer",
     "EmbeddingRepository",
+    "LoginAttemptRepository",
     "SessionRepository",
     "UserRepository",
     "connect",

@@ -6,6 +6,7 @@ from pymongo.database import Database as MongoDatabase
 from face_auth.constant import (
     AUDIT_COLLECTION,
     EMBEDDINGS_COLLECTION,
+    LOGIN_ATTEMPTS_COLLECTION,
     SESSIONS_COLLECTION,
     USERS_COLLECTION,
 )
@@ -33,6 +34,9 @@ class Database:
         sessions.create_index([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl")
         sessions.create_index([("user_id", ASCENDING)], name="user_id")
         self.db[AUDIT_COLLECTION].create_index([("user_id", ASCENDING)], name="user_id")
+        self.db[LOGIN_ATTEMPTS_COLLECTION].create_index(
+            [("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"
+        )
 
     def close(self) -> None:
         self.client.close()

@@ -57,6 +57,11 @@ class FactorRequired(FaceAuthError):
         self.next_step = next_step
 
 
+class AccountLocked(FaceAuthError):
+    code = "too_many_attempts"
+    message = "Too many failed sign-in attempts for this email. Try again later."
+
+
 class CsrfFailed(FaceAuthError):
     code = "csrf_failed"
     message = "The form has expired or was not sent from this site. Reload the page and retry."

@@ -124,3 +124,25 @@ def test_register_page_shows_field_errors_and_keeps_input_but_never_the_password
     created = client.post("/auth/register", data={**form, "csrf_token": token})
     assert created.status_code == 303
     assert created.headers["location"] == "/auth/login?registered=1"
+
+
+def test_repeated_failures_lock_the_address_even_for_the_right_password(
+    client: TestClient, settings: Settings
+) -> None:
+    user = create_user(client, "locked")
+    for _ in range(settings.login_max_failures - 1):
+        assert login(client, user["email"], "wrong password!").status_code == 401
+    assert login(client, user["email"], PASSWORD).status_code == 200  # success resets the count
+
+    for _ in range(settings.login_max_failures):
+        assert login(client, user["email"], "wrong password!").status_code == 401
+    locked = login(client, user["email"], PASSWORD)
+    assert locked.status_code == 429
+    assert locked.json()["error"] == "too_many_attempts"
+    assert ACCESS_COOKIE not in locked.cookies
+
+
+def test_unknown_addresses_lock_the_same_way(client: TestClient, settings: Settings) -> None:
+    for _ in range(settings.login_max_failures):
+        assert login(client, "nobody@example.com", PASSWORD).status_code == 401
+    assert login(client, "nobody@example.com", PASSWORD).status_code == 429
