@@ -6,6 +6,7 @@ from pathlib import Path
 
 import uvicorn
 
+from face_auth.cli.admin_commands import add_admin_commands
 from face_auth.config import Settings
 from face_auth.model_store import ModelProvisioningError, install_models, model_status
 
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="accept small and turned faces (web photos): measure the recogniser, not the gates",
     )
     evaluate_parser.set_defaults(handler=evaluate)
+    add_admin_commands(commands)
     return parser
 
 

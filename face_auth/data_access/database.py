@@ -12,6 +12,22 @@ from face_auth.constant import (
 )
 from face_auth.data_access.errors import translate_unavailable
 
+COLLECTIONS = (
+    USERS_COLLECTION,
+    EMBEDDINGS_COLLECTION,
+    SESSIONS_COLLECTION,
+    AUDIT_COLLECTION,
+    LOGIN_ATTEMPTS_COLLECTION,
+)
+# What ensure_indexes creates; `face-auth db check` compares against it.
+EXPECTED_INDEXES = {
+    USERS_COLLECTION: {"_id_", "email_unique", "username_unique"},
+    EMBEDDINGS_COLLECTION: {"_id_", "user_id_unique"},
+    SESSIONS_COLLECTION: {"_id_", "expiry_ttl", "user_id"},
+    AUDIT_COLLECTION: {"_id_", "user_id"},
+    LOGIN_ATTEMPTS_COLLECTION: {"_id_", "expiry_ttl"},
+}
+
 
 @dataclass(frozen=True)
 class Database:
@@ -37,6 +53,17 @@ class Database:
         self.db[LOGIN_ATTEMPTS_COLLECTION].create_index(
             [("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"
         )
+
+    @translate_unavailable
+    def describe(self) -> dict[str, dict[str, object]]:
+        """Each collection's index names and document count."""
+        return {
+            name: {
+                "indexes": sorted(self.db[name].index_information()),
+                "count": self.db[name].count_documents({}),
+            }
+            for name in COLLECTIONS
+        }
 
     def close(self) -> None:
         self.client.close()

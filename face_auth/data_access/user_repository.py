@@ -47,3 +47,15 @@ class UserRepository:
     def exists(self, email: str, username: str) -> bool:
         query = {"$or": [{"email": email}, {"username": username}]}
         return self._users.count_documents(query, limit=1) > 0
+
+    @translate_unavailable
+    def list_all(self, limit: int = 1000) -> list[User]:
+        return [_to_user(document) for document in self._users.find().sort("email", 1).limit(limit)]
+
+    @translate_unavailable
+    def delete(self, user_id: str) -> bool:
+        try:
+            object_id = ObjectId(user_id)
+        except InvalidId:
+            return False
+        return self._users.delete_one({"_id": object_id}).deleted_count == 1

@@ -1,0 +1,96 @@
+"""Operator actions behind `face-auth users|face|db ...`."""
+
+from pathlib import Path
+
+from face_auth.business_val.validation import normalise_email
+from face_auth.data_access import (
+    AuditRepository,
+    Database,
+    EmbeddingRepository,
+    LoginAttemptRepository,
+    SessionRepository,
+    UserRepository,
+)
+from face_auth.data_access.database import EXPECTED_INDEXES
+from face_auth.data_access.dump import export_jsonl, import_jsonl
+from face_auth.entity import User
+from face_auth.exception import NotFound
+from face_auth.utils import utc_now
+
+
+def user_summary(user: User, has_face: bool) -> dict[str, object]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "username": user.username,
+        "name": user.name,
+        "phone": user.phone,
+        "created_at": user.created_at.isoformat(),
+        "has_face_template": has_face,
+    }
+
+
+class AdminService:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._users = UserRepository(database)
+        self._embeddings = EmbeddingRepository(database)
+        self._sessions = SessionRepository(database)
+        self._attempts = LoginAttemptRepository(database)
+        self._audit = AuditRepository(database)
+
+    def _user(self, email: str) -> User:
+        normalised, _ = normalise_email(email)
+        user = self._users.get_by_email(normalised or email.strip().lower())
+        if user is None:
+            raise NotFound(f"No user with email {email}.")
+        return user
+
+    def list_users(self) -> list[dict[str, object]]:
+        return [
+            user_summary(user, self._embeddings.has_template(user.id))
+            for user in self._users.list_all()
+        ]
+
+    def show_user(self, email: str) -> dict[str, object]:
+        user = self._user(email)
+        summary = user_summary(user, self._embeddings.has_template(user.id))
+        locked = self._attempts.locked_until(user.email, utc_now())
+        return {**summary, "locked_until": locked.isoformat() if locked else None}
+
+    def delete_user(self, email: str) -> None:
+        """The account, its biometric data, and every session it holds."""
+        user = self._user(email)
+        self._embeddings.delete(user.id)
+        self._sessions.revoke_all_for_user(user.id, utc_now())
+        self._attempts.clear(user.email)
+        self._users.delete(user.id)
+        self._audit.record("user_deleted_by_admin", utc_now(), user.id)
+
+    def unlock(self, email: str) -> bool:
+        normalised, _ = normalise_email(email)
+        return self._attempts.clear(normalised or email.strip().lower())
+
+    def reset_face(self, email: str) -> bool:
+        """Delete the face template; the user enrolls again at their next sign-in."""
+        user = self._user(email)
+        deleted = self._embeddings.delete(user.id)
+        self._audit.record("face_reset_by_admin", utc_now(), user.id)
+        return deleted
+
+    def check_database(self) -> tuple[bool, dict[str, dict[str, object]]]:
+        collections = self._database.describe()
+        healthy = True
+        for name, expected in EXPECTED_INDEXES.items():
+            indexes = collections[name]["indexes"]
+            assert isinstance(indexes, list)
+            missing = sorted(expected - set(indexes))
+            collections[name]["missing_indexes"] = missing
+            healthy = healthy and not missing
+        return healthy, collections
+
+    def export(self, path: Path) -> dict[str, int]:
+        return export_jsonl(self._database, path)
+
+    def import_(self, path: Path) -> dict[str, int]:
+        return import_jsonl(self._database, path)

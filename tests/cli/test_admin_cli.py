@@ -1,0 +1,121 @@
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pymongo import MongoClient
+
+from face_auth.cli import main
+from face_auth.config import Settings
+from face_auth.data_access import EmbeddedMongoServer
+from tests.api.test_login import create_user, login
+from tests.support import PASSWORD
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Settings:
+    assert settings.mongodb_uri is not None
+    monkeypatch.setenv("MONGODB_URI", settings.mongodb_uri.get_secret_value())
+    monkeypatch.setenv("FACE_AUTH_DATABASE_NAME", settings.database_name)
+    monkeypatch.setenv("FACE_AUTH_DATA_DIR", str(settings.data_dir))
+    return settings
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, object]:
+    code = main(list(argv))
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_users_list_show_unlock_delete(
+    client: TestClient, cli_env: Settings, mongo: MongoClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    user = create_user(client, "admin")
+    other = create_user(client, "bystander")
+    login(client, user["email"], PASSWORD)
+    user_id = client.get("/api/v1/me").json()["user"]["id"]
+    db = mongo[cli_env.database_name]
+    db["embeddings"].insert_one({"user_id": user_id, "template": [0.0] * 128})
+    for _ in range(cli_env.login_max_failures):
+        login(client, user["email"], "wrong password!")
+
+    code, users = run(capsys, "users", "list")
+    assert code == 0
+    assert sorted(u["email"] for u in users) == sorted([user["email"], other["email"]])
+    code, shown = run(capsys, "users", "show", user["email"].upper())
+    assert shown["has_face_template"] is True and shown["locked_until"] is not None
+
+    assert run(capsys, "users", "unlock", user["email"]) == (0, {"unlocked": True})
+    assert login(client, user["email"], PASSWORD).status_code == 200
+    assert run(capsys, "face", "reset", user["email"]) == (0, {"reset": True})
+    assert db["embeddings"].count_documents({"user_id": user_id}) == 0
+
+    assert run(capsys, "users", "delete", user["email"])[0] == 0
+    assert db["users"].count_documents({"email": user["email"]}) == 0
+    assert client.get("/api/v1/me").status_code == 401  # its sessions were revoked
+    assert run(capsys, "users", "show", user["email"]) == (
+        1, {"error": f"No user with email {user['email']}."}
+    )  # fmt: skip
+    assert db["users"].count_documents({"email": other["email"]}) == 1
+
+
+def test_db_check_reports_indexes_and_counts(
+    client: TestClient, cli_env: Settings, mongo: MongoClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    create_user(client, "check")
+    code, report = run(capsys, "db", "check")
+    assert code == 0
+    assert report["healthy"] is True
+    assert report["collections"]["users"]["count"] == 1
+    assert "email_unique" in report["collections"]["users"]["indexes"]
+
+    mongo[cli_env.database_name]["users"].drop_index("email_unique")
+    code, report = run(capsys, "db", "check")
+    assert code == 1
+    assert report["collections"]["users"]["missing_indexes"] == ["email_unique"]
+
+
+def test_export_then_import_carries_users_to_another_database(
+    client: TestClient,
+    cli_env: Settings,
+    mongo: MongoClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    user = create_user(client, "moving")
+    dump = tmp_path / "dump.jsonl"
+    code, counts = run(capsys, "db", "export", str(dump))
+    assert code == 0 and counts["users"] == 1
+
+    target = cli_env.database_name + "_copy"
+    monkeypatch.setenv("FACE_AUTH_DATABASE_NAME", target)
+    try:
+        assert run(capsys, "db", "import", str(dump))[1]["users"] == 1
+        assert run(capsys, "db", "import", str(dump))[1]["users"] == 1  # idempotent
+        copied = mongo[target]["users"].find_one({"email": user["email"]})
+        original = mongo[cli_env.database_name]["users"].find_one({"email": user["email"]})
+        assert copied == original
+        assert mongo[target]["users"].count_documents({}) == 1
+    finally:
+        mongo.drop_database(target)
+
+
+def test_cli_uses_the_embedded_server_the_app_runs_or_starts_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("MONGODB_URI", raising=False)
+    monkeypatch.setenv("FACE_AUTH_DATA_DIR", str(tmp_path / "data"))
+    # Nothing running: the command starts a server on ./data/db and stops it again.
+    assert run(capsys, "users", "list") == (0, [])
+    assert not (tmp_path / "data" / "secantusd.json").exists()
+
+    # A server already running on that storage (as `make run` leaves it): the CLI must use it,
+    # since a second server cannot open the same storage.
+    with EmbeddedMongoServer(tmp_path / "data" / "db") as running:
+        assert running.uri is not None
+        MongoClient(running.uri)["face_auth"]["users"].insert_one({"email": "x@example.com",
+            "username": "x", "name": "X", "phone": "+15551234567", "password_hash": "h",
+            "created_at": "2026-01-01T00:00:00Z"})  # fmt: skip
+        code, users = run(capsys, "users", "list")
+    assert code == 0
+    assert [u["email"] for u in users] == ["x@example.com"]
