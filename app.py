@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
 
 from controller import app_controller, auth_controller
@@ -21,6 +22,8 @@ from controller.csrf import ensure_csrf_cookie
 from controller.deps import verify_csrf
 from controller.errors import install_error_handlers
 from controller.face_runner import BoundedRunner
+from controller.metrics import PrometheusObserver, time_requests
+from controller.metrics import router as metrics_router
 from face_auth import __version__
 from face_auth.business_val import (
     AccountService,
@@ -110,6 +113,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             tokens=tokens,
             password_token_lifetime=timedelta(minutes=settings.password_token_minutes),
             session_token_lifetime=timedelta(minutes=settings.session_token_minutes),
+            observer=app.state.metrics,
         )
         app.state.tokens = tokens
         app.state.accounts = accounts
@@ -121,8 +125,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             audit=audit,
             accounts=accounts,
             tokens=tokens,
+            observer=app.state.metrics,
         )
         app.state.face_runner = BoundedRunner(settings.face_workers, settings.face_queue_limit)
+        app.state.metrics.track_runner(app.state.face_runner)
         app.state.readiness = ReadinessCheck(database)
         app.state.embedded_db = embedded
         log_event(logger, "app_started", version=__version__, embedded_db=embedded is not None)
@@ -144,12 +150,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(verify_csrf)],
     )
     app.state.settings = settings
+    app.state.metrics = PrometheusObserver(CollectorRegistry())
     app.state.templates = Jinja2Templates(directory=ROOT / "templates")
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     app.middleware("http")(ensure_csrf_cookie)
+    app.middleware("http")(time_requests)
     install_error_handlers(app)
     for router in (
         app_controller.health_router,
+        metrics_router,
         app_controller.pages_router,
         app_controller.api_router,
         auth_controller.pages_router,

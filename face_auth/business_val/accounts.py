@@ -1,6 +1,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
+from face_auth.business_val.observer import AuthObserver, NullObserver
 from face_auth.business_val.passwords import PasswordHasher
 from face_auth.business_val.tokens import IssuedToken, TokenService
 from face_auth.business_val.validation import (
@@ -75,7 +76,9 @@ class AccountService:
         tokens: TokenService,
         password_token_lifetime: timedelta,
         session_token_lifetime: timedelta,
+        observer: AuthObserver | None = None,
     ) -> None:
+        self._observer = observer or NullObserver()
         self._users = users
         self._embeddings = embeddings
         self._audit = audit
@@ -119,6 +122,7 @@ class AccountService:
         normalised, _ = normalise_email(email)
         key = normalised or email.strip().lower()
         if self._attempts.locked_until(key, utc_now()):
+            self._observer.login_attempt(FACTOR_PASSWORD, "locked")
             raise AccountLocked()
         user = self._users.get_by_email(normalised) if normalised else None
         password_ok = self._hasher.verify(password, user.password_hash if user else None)
@@ -130,8 +134,10 @@ class AccountService:
             self._audit.record("login_failed", utc_now(), user.id if user else None)
             log_event(logger, "login_failed", user_id=user.id if user else None,
                       locked=locked is not None)  # fmt: skip
+            self._observer.login_attempt(FACTOR_PASSWORD, "failure")
             raise InvalidCredentials()
         self._attempts.clear(key)
+        self._observer.login_attempt(FACTOR_PASSWORD, "success")
         issued = self._tokens.issue(user.id, [FACTOR_PASSWORD], self._password_token_lifetime)
         self._audit.record("password_verified", utc_now(), user.id)
         log_event(logger, "password_verified", user_id=user.id)

@@ -4,8 +4,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from face_auth.business_val.accounts import AccountService
+from face_auth.business_val.observer import AuthObserver, NullObserver
 from face_auth.business_val.tokens import IssuedToken, TokenService
-from face_auth.constant import NEXT_ENROLL_FACE, NEXT_VERIFY_FACE
+from face_auth.constant import FACTOR_FACE, NEXT_ENROLL_FACE, NEXT_VERIFY_FACE
 from face_auth.data_access import AuditRepository, EmbeddingRepository
 from face_auth.entity import SessionClaims, UserEmbedding
 from face_auth.exception import (
@@ -85,7 +86,9 @@ class FaceService:
         audit: AuditRepository,
         accounts: AccountService,
         tokens: TokenService,
+        observer: AuthObserver | None = None,
     ) -> None:
+        self._observer = observer or NullObserver()
         self._models = models
         self._pipeline = pipeline
         self._policy = policy
@@ -98,14 +101,16 @@ class FaceService:
     def policy(self) -> FacePolicy:
         return self._policy
 
-    def _embed(self, frames: Sequence[bytes], required: int) -> EmbeddingResult:
+    def _embed(self, frames: Sequence[bytes], required: int, step: str) -> EmbeddingResult:
         if not 1 <= len(frames) <= self._policy.frames:
             raise InvalidInput(
                 {"frames": f"Send between 1 and {self._policy.frames} frames."},
                 f"Send {self._policy.frames} camera frames.",
             )
         result = embed_frames(self._models, frames, self._pipeline)
+        self._observer.pipeline_timings(result.timings)
         if result.used < required or result.embedding is None:
+            self._observer.login_attempt(step, "rejected")
             decision = FaceDecision(False, None, None, result.used, required, result.frames)
             raise FaceRejected(
                 decision.as_dict(), _rejection_message(result.used, required, result.frames)
@@ -118,7 +123,7 @@ class FaceService:
         if not claims.is_full and self._embeddings.has_template(claims.sub):
             raise FactorRequired(NEXT_VERIFY_FACE, "Verify your face before enrolling it again.")
         required = self._policy.enroll_min_frames
-        result = self._embed(frames, required)
+        result = self._embed(frames, required, "enroll")
         assert result.embedding is not None and result.embeddings is not None
         self._embeddings.replace(
             UserEmbedding(
@@ -132,6 +137,7 @@ class FaceService:
         )
         self._audit.record("face_enrolled", utc_now(), claims.sub, frames_used=result.used)
         log_event(logger, "face_enrolled", user_id=claims.sub, frames_used=result.used)
+        self._observer.login_attempt("enroll", "success")
         issued = None if claims.is_full else self._accounts.grant_face_factor(claims)
         return FaceDecision(True, None, None, result.used, required, result.frames, issued)
 
@@ -141,10 +147,12 @@ class FaceService:
             raise FactorRequired(NEXT_ENROLL_FACE, "Enroll your face first.")
         required = self._policy.verify_min_frames
         threshold = self._policy.match_threshold
-        result = self._embed(frames, required)
+        result = self._embed(frames, required, FACTOR_FACE)
         assert result.embedding is not None
         similarity = cosine_similarity(result.embedding, template.template)
         accepted = similarity >= threshold
+        self._observer.face_similarity(similarity)
+        self._observer.login_attempt(FACTOR_FACE, "success" if accepted else "mismatch")
         details = {"user_id": claims.sub, "similarity": round(similarity, 3),
                    "frames_used": result.used}  # fmt: skip
         self._audit.record("face_verified" if accepted else "face_mismatch", utc_now(), **details)

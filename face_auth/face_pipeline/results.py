@@ -117,6 +117,8 @@ class EmbeddingResult:
     frames: list[FrameResult] = field(default_factory=list)
     used: int = 0
     embeddings: np.ndarray | None = None
+    # Seconds per stage for the whole request: decode, detect (with gates and alignment), embed.
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def rejections(self) -> list[FrameResult]:
