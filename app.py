@@ -129,7 +129,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         app.state.face_runner = BoundedRunner(settings.face_workers, settings.face_queue_limit)
         app.state.metrics.track_runner(app.state.face_runner)
-        app.state.readiness = ReadinessCheck(database)
+        app.state.readiness = ReadinessCheck(database, models)
         app.state.embedded_db = embedded
         log_event(logger, "app_started", version=__version__, embedded_db=embedded is not None)
         yield

@@ -1,12 +1,14 @@
 from face_auth.data_access import Database
 from face_auth.exception import DatabaseUnavailable
+from face_auth.face_pipeline import FaceModels
 
 
 class ReadinessCheck:
     """What /readyz reports: each dependency the service needs, and whether it answers."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, models: FaceModels | None) -> None:
         self._database = database
+        self._models = models
 
     def check(self) -> dict[str, bool]:
         try:
@@ -14,4 +16,4 @@ class ReadinessCheck:
             database_ok = True
         except DatabaseUnavailable:
             database_ok = False
-        return {"database": database_ok}
+        return {"database": database_ok, "models": self._models is not None}

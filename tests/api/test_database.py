@@ -75,7 +75,9 @@ def test_database_outage_gives_503_and_readyz_says_so(
         log_level="WARNING",
     )
     with TestClient(create_app(settings), follow_redirects=False) as client:
-        assert client.get("/readyz").status_code == 200
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["checks"] == {"database": True, "models": True}
         headers = csrf_headers(client)
         assert (
             client.post("/api/v1/users", json=registration("down"), headers=headers).status_code
