@@ -90,7 +90,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         uri = settings.mongodb_uri.get_secret_value()
     database = connect(uri, settings.database_name, settings.db_timeout_ms)
     try:
-        await run_in_threadpool(database.ensure_indexes)
+        await run_in_threadpool(database.ensure_indexes, settings.audit_retention_days)
         secret = (
             settings.jwt_secret.get_secret_value()
             if settings.jwt_secret

@@ -18,7 +18,6 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
     packages=find_packages(include=["face_auth", "face_auth.*", "controller", "controller.*"]),
-    py_modules=["app"],
     install_requires=requirements("requirements.txt"),
     entry_points={"console_scripts": ["face-auth = face_auth.cli:main"]},
 )

@@ -93,4 +93,6 @@ class AdminService:
         return export_jsonl(self._database, path)
 
     def import_(self, path: Path) -> dict[str, int]:
-        return import_jsonl(self._database, path)
+        counts = import_jsonl(self._database, path)
+        self._database.ensure_indexes()
+        return counts

@@ -14,7 +14,12 @@ from face_auth.model_store import ModelProvisioningError, install_models, model_
 def serve(_: argparse.Namespace, settings: Settings) -> int:
     """Same as `python app.py`: the app factory is named by string so the CLI stays below it."""
     uvicorn.run(
-        "app:create_app", factory=True, host=settings.host, port=settings.port, log_config=None
+        "app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        app_dir=str(Path.cwd()),  # app.py sits beside templates/ and static/, not in the package
     )
     return 0
 

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
 
     bcrypt_rounds: int = Field(default=12, ge=12, le=16)
+    # Security events are kept this long, then removed by a TTL index.
+    audit_retention_days: int = Field(default=365, ge=1)
     # Password lockout, per email address: this many failures within the window lock it.
     login_max_failures: int = Field(default=5, ge=1)
     login_failure_window_minutes: int = Field(default=15, ge=1)

@@ -2,6 +2,7 @@ from dataclasses import dataclass
 
 from pymongo import ASCENDING, MongoClient
 from pymongo.database import Database as MongoDatabase
+from pymongo.errors import OperationFailure
 
 from face_auth.constant import (
     AUDIT_COLLECTION,
@@ -24,7 +25,7 @@ EXPECTED_INDEXES = {
     USERS_COLLECTION: {"_id_", "email_unique", "username_unique"},
     EMBEDDINGS_COLLECTION: {"_id_", "user_id_unique"},
     SESSIONS_COLLECTION: {"_id_", "expiry_ttl", "user_id"},
-    AUDIT_COLLECTION: {"_id_", "user_id"},
+    AUDIT_COLLECTION: {"_id_", "user_id", "retention_ttl"},
     LOGIN_ATTEMPTS_COLLECTION: {"_id_", "expiry_ttl"},
 }
 
@@ -39,7 +40,7 @@ class Database:
         self.client.admin.command("ping")
 
     @translate_unavailable
-    def ensure_indexes(self) -> None:
+    def ensure_indexes(self, audit_retention_days: int = 365) -> None:
         users = self.db[USERS_COLLECTION]
         users.create_index([("email", ASCENDING)], unique=True, name="email_unique")
         users.create_index([("username", ASCENDING)], unique=True, name="username_unique")
@@ -49,7 +50,15 @@ class Database:
         sessions = self.db[SESSIONS_COLLECTION]
         sessions.create_index([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl")
         sessions.create_index([("user_id", ASCENDING)], name="user_id")
-        self.db[AUDIT_COLLECTION].create_index([("user_id", ASCENDING)], name="user_id")
+        audit = self.db[AUDIT_COLLECTION]
+        audit.create_index([("user_id", ASCENDING)], name="user_id")
+        retention = [("at", ASCENDING)]
+        seconds = audit_retention_days * 24 * 3600
+        try:
+            audit.create_index(retention, expireAfterSeconds=seconds, name="retention_ttl")
+        except OperationFailure:  # the retention setting changed: rebuild the index
+            audit.drop_index("retention_ttl")
+            audit.create_index(retention, expireAfterSeconds=seconds, name="retention_ttl")
         self.db[LOGIN_ATTEMPTS_COLLECTION].create_index(
             [("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"
         )
