@@ -51,9 +51,9 @@ class RegistrationRequest:
 
 @dataclass(frozen=True)
 class LockoutPolicy:
-    max_failures: int = 5
-    window: timedelta = timedelta(minutes=15)
-    lock_for: timedelta = timedelta(minutes=15)
+    max_failures: int
+    window: timedelta
+    lock_for: timedelta
 
 
 @dataclass(frozen=True)

@@ -36,11 +36,13 @@ MODEL_VERSION = f"facenet_keras-128d-sha256:{WEIGHTS_SHA256[:16]}"
 
 @dataclass(frozen=True)
 class FacePolicy:
-    frames: int = 8
-    enroll_min_frames: int = 6
-    verify_min_frames: int = 5
-    match_threshold: float = 0.5
-    max_failures: int = 3
+    """The numbers come from Settings (one place for defaults)."""
+
+    frames: int
+    enroll_min_frames: int
+    verify_min_frames: int
+    match_threshold: float
+    max_failures: int
 
 
 @dataclass(frozen=True)
