@@ -40,8 +40,8 @@ FROM python:3.11-slim AS runtime
 LABEL org.opencontainers.image.title="face_auth" \
       org.opencontainers.image.description="Two-factor web login: password, then face"
 
-# PYTHONPATH=/app: `face-auth serve` imports `app` by name, and must get /app/app.py (which finds
-# templates/ and static/ beside it), not the copy `pip install .` put in site-packages.
+# PYTHONPATH=/app: `face-auth serve` imports `app` by name from /app, where app.py finds
+# templates/ and static/ beside it.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
