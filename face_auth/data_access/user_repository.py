@@ -11,6 +11,13 @@ from face_auth.entity import NewUser, User
 from face_auth.exception import AccountExists
 
 
+def _object_id(user_id: str) -> ObjectId | None:
+    try:
+        return ObjectId(user_id)
+    except InvalidId:
+        return None
+
+
 def _to_user(document: dict[str, Any]) -> User:
     return User(id=str(document.pop("_id")), **document)
 
@@ -36,9 +43,8 @@ class UserRepository:
 
     @translate_unavailable
     def get_by_id(self, user_id: str) -> User | None:
-        try:
-            object_id = ObjectId(user_id)
-        except InvalidId:
+        object_id = _object_id(user_id)
+        if object_id is None:
             return None
         document = self._users.find_one({"_id": object_id})
         return _to_user(document) if document else None
@@ -54,8 +60,7 @@ class UserRepository:
 
     @translate_unavailable
     def delete(self, user_id: str) -> bool:
-        try:
-            object_id = ObjectId(user_id)
-        except InvalidId:
+        object_id = _object_id(user_id)
+        if object_id is None:
             return False
         return self._users.delete_one({"_id": object_id}).deleted_count == 1

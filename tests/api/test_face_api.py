@@ -15,6 +15,7 @@ from face_auth.config import Settings
 from face_auth.constant import ACCESS_COOKIE
 from tests.api.test_login import create_user, login
 from tests.face_data import FRAME_HEIGHT, FRAME_WIDTH, PersonFrames, jpeg
+from tests.pipeline.helpers import gradient_image
 from tests.support import PASSWORD, csrf_headers
 
 pytestmark = pytest.mark.models
@@ -32,10 +33,7 @@ def signed_in(client: TestClient, suffix: str) -> dict[str, str]:
 
 
 def no_face_frame() -> bytes:
-    x = np.linspace(0, 255, FRAME_WIDTH, dtype=np.float32)[None, :]
-    y = np.linspace(0, 255, FRAME_HEIGHT, dtype=np.float32)[:, None]
-    gradient = np.stack(np.broadcast_arrays(x, y, (x + y) / 2), axis=-1).astype(np.uint8)
-    return jpeg(gradient)
+    return jpeg(gradient_image(FRAME_WIDTH, FRAME_HEIGHT))
 
 
 def decode(frame: bytes) -> np.ndarray:

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from face_auth import evaluation
 from face_auth.face_pipeline import PipelineConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -76,15 +77,9 @@ def gradient_image(width: int = 640, height: int = 480) -> np.ndarray:
 
 def far_frr(genuine: np.ndarray, impostor: np.ndarray, threshold: float) -> tuple[float, float]:
     """False accept rate (impostors at or above) and false reject rate (genuine below)."""
-    return float(np.mean(impostor >= threshold)), float(np.mean(genuine < threshold))
+    return evaluation.far_frr(evaluation.Scores(genuine, impostor), threshold)
 
 
 def equal_error_rate(genuine: np.ndarray, impostor: np.ndarray) -> tuple[float, float]:
     """(EER, threshold) where FAR and FRR are closest, over every observed score."""
-    best = (2.0, 0.0, 0.0)
-    for threshold in np.unique(np.concatenate([genuine, impostor])):
-        far, frr = far_frr(genuine, impostor, float(threshold))
-        gap = abs(far - frr)
-        if gap < best[0]:
-            best = (gap, (far + frr) / 2, float(threshold))
-    return best[1], best[2]
+    return evaluation.equal_error_rate(evaluation.Scores(genuine, impostor))
