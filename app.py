@@ -18,31 +18,41 @@ from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
 
 from controller import app_controller, auth_controller
-from controller.csrf import ensure_csrf_cookie
-from controller.deps import verify_csrf
+from controller.api_docs import install_api_docs
+from controller.body_limit import BodySizeLimit, request_body_limits
+from controller.cookies import CookieTransport
+from controller.csrf import CsrfTokens, ensure_csrf_cookie, verify_csrf
 from controller.errors import install_error_handlers
 from controller.face_runner import BoundedRunner
 from controller.metrics import PrometheusObserver, time_requests
 from controller.metrics import router as metrics_router
+from controller.security_headers import SecurityHeaders
+from controller.worker_pool import WorkerPool
 from face_auth import __version__
 from face_auth.business_val import (
     AccountService,
-    LockoutPolicy,
     PasswordHasher,
     ReadinessCheck,
     TokenService,
 )
 from face_auth.business_val.face import FacePolicy, FaceService
+from face_auth.business_val.lockout import FaceAttemptLimiter, FaceHoldPolicy
+from face_auth.business_val.observer import AuthObserver
+from face_auth.business_val.one_time_codes import OneTimeCodes
+from face_auth.business_val.password_lockout import LockoutPolicy, PasswordLockout
 from face_auth.config import Settings, load_or_create_secret
 from face_auth.data_access import (
     AuditRepository,
-    EmbeddedMongoServer,
+    DatabaseSupervisor,
     EmbeddingRepository,
     LoginAttemptRepository,
     SessionRepository,
     UserRepository,
     connect,
 )
+from face_auth.data_access.database import Database
+from face_auth.data_access.face_attempt_repository import FaceAttemptRepository
+from face_auth.data_access.recovery_code_repository import RecoveryCodeRepository
 from face_auth.face_pipeline import FaceModels, PipelineConfig, load_models
 from face_auth.logger import configure_logging, get_logger, log_event
 from face_auth.model_store import ModelsMissingError, require_models
@@ -59,10 +69,7 @@ def load_face_models(models_dir: Path, intra_op_threads: int) -> FaceModels:
 
 
 def pipeline_config(settings: Settings) -> PipelineConfig:
-    return PipelineConfig(
-        max_bytes=settings.face_max_frame_bytes,
-        max_pixels=settings.face_max_frame_pixels,
-    )
+    return PipelineConfig.from_settings(settings)
 
 
 def face_policy(settings: Settings) -> FacePolicy:
@@ -72,6 +79,65 @@ def face_policy(settings: Settings) -> FacePolicy:
         verify_min_frames=settings.face_verify_min_frames,
         match_threshold=settings.face_match_threshold,
         max_failures=settings.face_max_failures,
+        first_enroll_window=timedelta(hours=settings.face_first_enroll_hours),
+    )
+
+
+def face_hold_policy(settings: Settings) -> FaceHoldPolicy:
+    return FaceHoldPolicy(
+        max_failures=settings.face_account_max_failures,
+        first_hold=timedelta(seconds=settings.face_hold_seconds),
+        max_hold=timedelta(seconds=settings.face_hold_max_seconds),
+    )
+
+
+def face_service(
+    settings: Settings,
+    database: Database,
+    models: FaceModels,
+    accounts: AccountService,
+    tokens: TokenService,
+    observer: AuthObserver,
+) -> FaceService:
+    audit = AuditRepository(database)
+    return FaceService(
+        models=models,
+        pipeline=pipeline_config(settings),
+        policy=face_policy(settings),
+        embeddings=EmbeddingRepository(database),
+        users=UserRepository(database),
+        sessions=SessionRepository(database),
+        audit=audit,
+        accounts=accounts,
+        tokens=tokens,
+        limiter=FaceAttemptLimiter(
+            face_hold_policy(settings), FaceAttemptRepository(database), audit, observer
+        ),
+        codes=OneTimeCodes(
+            RecoveryCodeRepository(database), audit, settings.recovery_codes, observer
+        ),
+        observer=observer,
+    )
+
+
+def lockout_policy(settings: Settings) -> LockoutPolicy:
+    return LockoutPolicy(
+        max_failures=settings.login_max_failures,
+        client_max_failures=settings.login_client_max_failures,
+        registrations_per_client=settings.registrations_per_client,
+        window=timedelta(minutes=settings.login_failure_window_minutes),
+        first_hold=timedelta(seconds=settings.login_first_hold_seconds),
+        max_hold=timedelta(minutes=settings.login_max_hold_minutes),
+    )
+
+
+def database_supervisor(settings: Settings) -> DatabaseSupervisor:
+    return DatabaseSupervisor(
+        settings.db_path,
+        startup_timeout=settings.embedded_db_startup_seconds,
+        max_quick_failures=settings.embedded_db_max_restarts,
+        failure_window=settings.embedded_db_restart_window_seconds,
+        restart_delay=settings.embedded_db_restart_delay_seconds,
     )
 
 
@@ -82,10 +148,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     models = await run_in_threadpool(
         load_face_models, settings.models_dir, settings.tf_intra_op_threads
     )
-    embedded: EmbeddedMongoServer | None = None
+    supervisor: DatabaseSupervisor | None = None
     if settings.mongodb_uri is None:
-        embedded = EmbeddedMongoServer(settings.db_path, settings.embedded_db_startup_seconds)
-        uri = await run_in_threadpool(embedded.start)
+        supervisor = database_supervisor(settings)
+        uri = await run_in_threadpool(supervisor.start)
     else:
         uri = settings.mongodb_uri.get_secret_value()
     database = connect(uri, settings.database_name, settings.db_timeout_ms)
@@ -103,12 +169,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             users=UserRepository(database),
             embeddings=embeddings,
             audit=audit,
-            attempts=LoginAttemptRepository(database),
-            lockout=LockoutPolicy(
-                max_failures=settings.login_max_failures,
-                window=timedelta(minutes=settings.login_failure_window_minutes),
-                lock_for=timedelta(minutes=settings.login_lockout_minutes),
-            ),
+            lockout=PasswordLockout(lockout_policy(settings), LoginAttemptRepository(database)),
             hasher=await run_in_threadpool(PasswordHasher, settings.bcrypt_rounds),
             tokens=tokens,
             password_token_lifetime=timedelta(minutes=settings.password_token_minutes),
@@ -116,27 +177,25 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             observer=app.state.metrics,
         )
         app.state.tokens = tokens
+        app.state.csrf = CsrfTokens(secret)
         app.state.accounts = accounts
-        app.state.faces = FaceService(
-            models=models,
-            pipeline=pipeline_config(settings),
-            policy=face_policy(settings),
-            embeddings=embeddings,
-            audit=audit,
-            accounts=accounts,
-            tokens=tokens,
-            observer=app.state.metrics,
+        app.state.faces = face_service(
+            settings, database, models, accounts, tokens, app.state.metrics
+        )
+        app.state.password_pool = WorkerPool(
+            settings.password_workers,
+            settings.password_queue_limit,
+            settings.password_queue_wait_seconds,
         )
         app.state.face_runner = BoundedRunner(settings.face_workers, settings.face_queue_limit)
         app.state.metrics.track_runner(app.state.face_runner)
-        app.state.readiness = ReadinessCheck(database, models)
-        app.state.embedded_db = embedded
-        log_event(logger, "app_started", version=__version__, embedded_db=embedded is not None)
+        app.state.readiness = ReadinessCheck(database, models, supervisor)
+        log_event(logger, "app_started", version=__version__, embedded_db=supervisor is not None)
         yield
     finally:
         database.close()
-        if embedded is not None:
-            await run_in_threadpool(embedded.stop)
+        if supervisor is not None:
+            await run_in_threadpool(supervisor.stop)
         log_event(logger, "app_stopped")
 
 
@@ -147,15 +206,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="face_auth",
         version=__version__,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.api_docs else None,
         dependencies=[Depends(verify_csrf)],
     )
     app.state.settings = settings
+    app.state.cookies = CookieTransport(settings)
     app.state.metrics = PrometheusObserver(CollectorRegistry())
     app.state.templates = Jinja2Templates(directory=ROOT / "templates")
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
+    # Innermost, so its error is raised straight into the route that reads the body.
+    app.add_middleware(BodySizeLimit, limit_for=request_body_limits(settings))
     app.middleware("http")(ensure_csrf_cookie)
     app.middleware("http")(time_requests)
+    app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
+    if settings.api_docs:
+        install_api_docs(app)
     for router in (
         app_controller.health_router,
         metrics_router,

@@ -8,19 +8,22 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from controller.deps import clear_access_cookie
+from controller.body_limit import BodyTooLarge
 from controller.rendering import render
 from controller.steps import PAGE_FOR_STEP
-from face_auth.constant import NEXT_LOGIN
+from face_auth.constant import NEXT_ENROLLMENT_CODE, NEXT_LOGIN
 from face_auth.exception import (
     AccountExists,
     AccountLocked,
     CsrfFailed,
     DatabaseUnavailable,
+    EnrollmentCodeRequired,
     FaceAuthError,
+    FaceHeld,
     FaceMismatch,
     FaceRejected,
     FactorRequired,
+    InvalidCode,
     InvalidCredentials,
     InvalidInput,
     InvalidToken,
@@ -28,6 +31,7 @@ from face_auth.exception import (
     NotFound,
     PayloadTooLarge,
     ServiceBusy,
+    TemplateOutdated,
     TooManyAttempts,
     UnsupportedMediaType,
 )
@@ -50,6 +54,10 @@ STATUS_FOR_ERROR: dict[type[FaceAuthError], int] = {
     FaceMismatch: 401,
     DatabaseUnavailable: 503,
     ServiceBusy: 503,
+    FaceHeld: 429,
+    EnrollmentCodeRequired: 403,
+    InvalidCode: 401,
+    TemplateOutdated: 409,
 }
 
 TITLE_FOR_STATUS = {
@@ -89,6 +97,24 @@ def error_page(request: Request, status_code: int, message: str) -> Response:
     return render(request, "error.html", context, status_code=status_code)
 
 
+def api_details(error: FaceAuthError) -> dict[str, object]:
+    """What an API client needs beyond code and message: fields, the next step, the result."""
+    extra: dict[str, object] = {}
+    if isinstance(error, InvalidInput):
+        extra["fields"] = error.fields
+    if isinstance(error, FactorRequired):
+        extra["next"] = error.next_step
+    if isinstance(error, TooManyAttempts):
+        extra["next"] = NEXT_LOGIN
+    if isinstance(error, FaceRejected):
+        extra["result"] = error.result
+    if isinstance(error, EnrollmentCodeRequired | TemplateOutdated):
+        extra["next"] = NEXT_ENROLLMENT_CODE
+    if isinstance(error, FaceHeld):
+        extra["retry_after"] = error.retry_after
+    return extra
+
+
 async def handle_domain_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, FaceAuthError)
     status_code = status_for(error)
@@ -102,28 +128,23 @@ async def handle_domain_error(request: Request, error: Exception) -> Response:
         path=request.url.path,
     )
     if is_api(request):
-        extra: dict[str, object] = {}
-        if isinstance(error, InvalidInput):
-            extra["fields"] = error.fields
-        if isinstance(error, FactorRequired):
-            extra["next"] = error.next_step
-        if isinstance(error, TooManyAttempts):
-            extra["next"] = NEXT_LOGIN
-        if isinstance(error, FaceRejected):
-            extra["result"] = error.result
         response: Response = JSONResponse(
-            error_body(error.code, error.message, **extra), status_code=status_code
+            error_body(error.code, error.message, **api_details(error)), status_code=status_code
         )
     elif isinstance(error, FactorRequired):
         response = RedirectResponse(PAGE_FOR_STEP[error.next_step], status_code=303)
     elif isinstance(error, NotAuthenticated):
         response = RedirectResponse("/auth/login", status_code=303)
+    elif isinstance(error, EnrollmentCodeRequired):
+        response = RedirectResponse(PAGE_FOR_STEP[NEXT_ENROLLMENT_CODE], status_code=303)
     else:
         response = error_page(request, status_code, error.message)
     if isinstance(error, ServiceBusy):
         response.headers["Retry-After"] = "2"
+    if isinstance(error, FaceHeld | AccountLocked):
+        response.headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, InvalidToken | TooManyAttempts):
-        clear_access_cookie(response, request, request.app.state.settings)
+        request.app.state.cookies.clear_access(response, request)
     return response
 
 
@@ -142,10 +163,13 @@ async def handle_validation_error(request: Request, error: Exception) -> Respons
 async def handle_http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     message = TITLE_FOR_STATUS.get(error.status_code, "Error")
+    code = f"http_{error.status_code}"
     if error.status_code == HTTPStatus.NOT_FOUND:
         message = "There is nothing at this address."
+    if isinstance(error, BodyTooLarge):
+        code, message = PayloadTooLarge.code, str(error.detail)
     if is_api(request):
-        body = error_body(f"http_{error.status_code}", message)
+        body = error_body(code, message)
         return JSONResponse(body, status_code=error.status_code, headers=error.headers)
     return error_page(request, error.status_code, message)
 

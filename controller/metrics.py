@@ -40,6 +40,11 @@ class PrometheusObserver:
             "face_auth_pipeline_stage_seconds", "Face pipeline time per request and stage",
             ["stage"], registry=registry,
         )  # fmt: skip
+        self.security_events = Counter(
+            "face_auth_security_events_total",
+            "Face holds started, one-time codes issued, used and refused", ["event"],
+            registry=registry,
+        )  # fmt: skip
         self.queue_depth = Gauge(
             "face_auth_face_queue_depth", "Face checks waiting for a worker", registry=registry
         )
@@ -56,6 +61,9 @@ class PrometheusObserver:
     def pipeline_timings(self, seconds_by_stage: Mapping[str, float]) -> None:
         for stage, seconds in seconds_by_stage.items():
             self.stages.labels(stage=stage).observe(seconds)
+
+    def security_event(self, event: str) -> None:
+        self.security_events.labels(event=event).inc()
 
     def track_runner(self, runner: BoundedRunner) -> None:
         self.queue_depth.set_function(lambda: runner.queue_depth)

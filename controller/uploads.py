@@ -10,10 +10,8 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
+from controller.body_limit import BASE64_GROWTH, BodyTooLarge
 from face_auth.exception import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-
-BASE64_GROWTH = 4 / 3
-JSON_SLACK_BYTES = 64 * 1024
 
 
 async def read_frames(request: Request, max_frames: int, max_frame_bytes: int) -> list[bytes]:
@@ -33,6 +31,8 @@ async def _read_multipart(request: Request, max_frames: int, max_frame_bytes: in
     try:
         form = await request.form(max_files=max_frames, max_fields=10)
     except (MultiPartException, HTTPException) as error:  # starlette wraps the former
+        if isinstance(error, BodyTooLarge):
+            raise
         detail = error.message if isinstance(error, MultiPartException) else str(error.detail)
         message = f"Send at most {max_frames} frames as one well-formed multipart upload."
         raise InvalidInput({"frames": detail}, message) from error
@@ -48,31 +48,32 @@ async def _read_multipart(request: Request, max_frames: int, max_frame_bytes: in
 
 
 async def _read_json(request: Request, max_frames: int, max_frame_bytes: int) -> list[bytes]:
-    limit = int(max_frames * max_frame_bytes * BASE64_GROWTH) + JSON_SLACK_BYTES
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge()
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise PayloadTooLarge()
+    """The body's size is bounded by BodySizeLimit before it gets here."""
+    body = await request.body()
     try:
         images = json.loads(body)["images"]
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, RecursionError) as error:
         raise InvalidInput({"images": "Send a JSON object with an 'images' list."}) from error
     if not isinstance(images, list) or len(images) > max_frames:
         raise InvalidInput({"images": f"Send a list of at most {max_frames} images."})
-    frames = []
-    for image in images:
-        if not isinstance(image, str):
-            raise InvalidInput({"images": "Each image must be a base64 string or data URL."})
-        encoded = image.split(",", 1)[1] if image.startswith("data:") else image
-        try:
-            data = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError) as error:
-            raise InvalidInput({"images": "An image is not valid base64."}) from error
-        if len(data) > max_frame_bytes:
-            raise _too_large(max_frame_bytes)
-        frames.append(data)
-    return frames
+    return [_decode_base64_image(image, max_frame_bytes) for image in images]
+
+
+def _decode_base64_image(image: object, max_frame_bytes: int) -> bytes:
+    """A base64 string, or a data URL (`data:image/jpeg;base64,...`)."""
+    if not isinstance(image, str):
+        raise InvalidInput({"images": "Each image must be a base64 string or data URL."})
+    encoded = image
+    if image.startswith("data:"):
+        header, comma, encoded = image.partition(",")
+        if not comma or not header.endswith(";base64"):
+            raise InvalidInput({"images": "A data URL must look like data:image/jpeg;base64,..."})
+    if len(encoded) > max_frame_bytes * BASE64_GROWTH + 4:
+        raise _too_large(max_frame_bytes)
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise InvalidInput({"images": "An image is not valid base64."}) from error
+    if len(data) > max_frame_bytes:
+        raise _too_large(max_frame_bytes)
+    return data

@@ -1,18 +1,40 @@
 """Accuracy of the face pipeline on a folder of `person/image` files: genuine and impostor
-scores, EER, FAR/FRR at a threshold, and a ROC plot. Used by `face-auth evaluate`."""
+scores, EER, TAR at a fixed FAR, the closest impostors, FAR/FRR at a threshold, and a ROC
+plot. Used by `face-auth evaluate`.
+
+Two kinds of measurement:
+- photo mode (`evaluate_dataset`): one embedding per photo, whatever its size (large photos
+  are decoded to the working copy like any frame); photo against photo and enrolled
+  template against photo.
+- the login protocol (`evaluate_login_protocol`): what the app decides on. A template is the
+  mean of the camera-like frames of a few photos, a probe the mean of the gated frames of
+  another photo (one sitting), and each is scored like a login.
+"""
 
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from face_auth.face_pipeline import FaceModels, PipelineConfig, embed_frames, mean_embedding
+from face_auth.face_pipeline import (
+    FaceModels,
+    FrameRejected,
+    PipelineConfig,
+    analyse_rgb,
+    decode_image,
+    embed_faces,
+    embed_frames,
+    mean_embedding,
+)
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
 ENROLL_IMAGES = 8
-SWEEP = np.round(np.arange(0.30, 0.71, 0.05), 2)
+SWEEP = np.round(np.arange(0.30, 0.81, 0.05), 2)
+FAR_TARGETS = (0.01, 0.001)
+CLOSEST_PAIRS = 5
 
 
 @dataclass(frozen=True)
@@ -36,6 +58,31 @@ def equal_error_rate(scores: Scores) -> tuple[float, float]:
         if abs(far - frr) < best_gap:
             best_gap, best = abs(far - frr), ((far + frr) / 2, float(threshold))
     return best
+
+
+def tar_at_far(scores: Scores, far_target: float) -> tuple[float, float]:
+    """(TAR, threshold) at the lowest threshold whose FAR is at most ``far_target``.
+
+    At most ``floor(far_target * impostors)`` impostor scores may reach the threshold, so it
+    sits just above the next-highest one.
+    """
+    if not scores.impostor.size:
+        return (1.0 if scores.genuine.size else 0.0), -1.0
+    ranked = np.sort(scores.impostor)[::-1]
+    allowed = int(np.floor(far_target * ranked.size + 1e-9))
+    # Just above the highest impostor score that must be refused.
+    threshold = -1.0 if allowed >= ranked.size else float(np.nextafter(ranked[allowed], np.inf))
+    tar = float(np.mean(scores.genuine >= threshold)) if scores.genuine.size else 0.0
+    return tar, threshold
+
+
+def tar_at_far_table(scores: Scores) -> dict[str, dict[str, float]]:
+    """TAR and its threshold at each FAR of FAR_TARGETS, keyed like "1%" and "0.1%"."""
+    table = {}
+    for target in FAR_TARGETS:
+        tar, threshold = tar_at_far(scores, target)
+        table[f"{target * 100:g}%"] = {"tar": round(tar, 4), "threshold": round(threshold, 4)}
+    return table
 
 
 def images_by_person(folder: Path) -> dict[str, list[Path]]:
@@ -70,6 +117,23 @@ def pair_scores(embeddings: dict[Path, np.ndarray], person_of: dict[Path, str]) 
         score = float(embeddings[first] @ embeddings[second])
         (genuine if person_of[first] == person_of[second] else impostor).append(score)
     return Scores(np.array(genuine), np.array(impostor))
+
+
+def closest_impostor_pairs(
+    embeddings: dict[Path, np.ndarray], person_of: dict[Path, str], count: int = CLOSEST_PAIRS
+) -> list[tuple[float, Path, Path]]:
+    """The ``count`` most similar pairs of photos of different people, most similar first."""
+    paths = sorted(embeddings)
+    if len(paths) < 2:  # noqa: PLR2004 - a pair
+        return []
+    matrix = np.stack([embeddings[path] for path in paths])
+    similarity = matrix @ matrix.T
+    pairs = [
+        (float(similarity[i, j]), paths[i], paths[j])
+        for i, j in combinations(range(len(paths)), 2)
+        if person_of[paths[i]] != person_of[paths[j]]
+    ]
+    return sorted(pairs, key=lambda pair: pair[0], reverse=True)[:count]
 
 
 def enrollment_scores(
@@ -152,6 +216,7 @@ def summary(scores: Scores, threshold: float) -> dict[str, object]:
         ),
         "eer": round(eer, 4),
         "eer_threshold": round(eer_threshold, 4),
+        "tar_at_far": tar_at_far_table(scores),
         "far": round(far, 4),
         "frr": round(frr, 4),
         "far_frr_sweep": {
@@ -177,5 +242,155 @@ def evaluate_dataset(
         "threshold": threshold,
         "enrollment": {**summary(enrolled, threshold), "enrolled_from": enrolled_from},
         "single_image_pairs": summary(pairs, threshold),
+        "closest_impostor_pairs": [
+            {
+                "similarity": round(score, 4),
+                "a": str(a.relative_to(folder)),
+                "b": str(b.relative_to(folder)),
+            }
+            for score, a, b in closest_impostor_pairs(embeddings, person_of)
+        ],
         "roc": str(roc_path),
     }
+
+
+# --- The login protocol -------------------------------------------------------------------
+
+LOGIN_FRAMES = 8  # frames per photo, as the app takes per login
+LOGIN_MIN_FRAMES = 5  # usable frames a probe needs, as verification does
+
+
+def camera_frames(rgb: np.ndarray, count: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """``count`` camera-like frames of one sitting: small shifts, turns and zooms, light and
+    contrast changes, sensor noise and JPEG compression of the same photo."""
+    height, width = rgb.shape[:2]
+    frames = []
+    for _ in range(count):
+        matrix = cv2.getRotationMatrix2D(
+            (width / 2, height / 2), rng.uniform(-6, 6), rng.uniform(0.92, 1.08)
+        )
+        matrix[:, 2] += rng.uniform(-0.04, 0.04, 2) * (width, height)
+        moved = cv2.warpAffine(rgb, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)
+        lit = moved.astype(np.float32) * rng.uniform(0.8, 1.2) + rng.uniform(-20, 20)
+        noisy = lit + rng.normal(0, rng.uniform(0, 5), lit.shape)
+        frame = np.clip(noisy, 0, 255).astype(np.uint8)
+        quality = int(rng.integers(70, 93))
+        _, encoded = cv2.imencode(".jpg", frame[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+        frames.append(cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1])
+    return frames
+
+
+def photo_frame_embeddings(
+    models: FaceModels, path: Path, config: PipelineConfig, rng: np.random.Generator
+) -> np.ndarray | None:
+    """Embeddings (N, 128) of the gated camera-like frames of one photo; None when fewer
+    than LOGIN_MIN_FRAMES pass the gates (the app would refuse such a login)."""
+    try:
+        rgb = decode_image(path.read_bytes(), config)
+    except (OSError, FrameRejected):
+        return None
+    crops = []
+    for frame in camera_frames(rgb, LOGIN_FRAMES, rng):
+        _, crop = analyse_rgb(models, frame, 0, config)
+        if crop is not None:
+            crops.append(crop)
+    if len(crops) < LOGIN_MIN_FRAMES:
+        return None
+    return embed_faces(models.embedder, np.stack(crops))
+
+
+@dataclass(frozen=True)
+class LoginTrials:
+    """Scores of templates against probes, and the impostor trial that came closest."""
+
+    scores: Scores
+    templates: int
+    nearest_impostor: tuple[float, str, tuple[Path, ...], Path] | None
+
+
+def template_draws(
+    paths: list[Path], enroll_photos: int, count: int, rng: np.random.Generator
+) -> list[tuple[Path, ...]]:
+    """Up to ``count`` distinct sets of ``enroll_photos`` photos, drawn at random."""
+    draws: set[tuple[Path, ...]] = set()
+    for _ in range(count * 4):
+        if len(draws) == count:
+            break
+        chosen = rng.choice(len(paths), size=enroll_photos, replace=False)
+        draws.add(tuple(sorted(paths[index] for index in chosen)))
+    return sorted(draws)
+
+
+def login_trials(
+    frames: dict[Path, np.ndarray],
+    person_of: dict[Path, str],
+    enroll_photos: int,
+    templates_per_person: int,
+    seed: int = 0,
+) -> LoginTrials:
+    """Each person enrolled from random sets of ``enroll_photos`` photos (the mean of all
+    their frames); every other photo's mean frame embedding scored against each template."""
+    rng = np.random.default_rng(seed)
+    probes = {path: mean_embedding(rows) for path, rows in frames.items()}
+    people = sorted({person_of[path] for path in frames})
+    genuine: list[float] = []
+    impostor: list[float] = []
+    nearest: tuple[float, str, tuple[Path, ...], Path] | None = None
+    templates = 0
+    for person in people:
+        own = sorted(path for path in frames if person_of[path] == person)
+        if len(own) <= enroll_photos:
+            continue
+        for draw in template_draws(own, enroll_photos, templates_per_person, rng):
+            templates += 1
+            template = mean_embedding(np.concatenate([frames[path] for path in draw]))
+            for path, probe in probes.items():
+                if path in draw:
+                    continue
+                score = float(template @ probe)
+                if person_of[path] == person:
+                    genuine.append(score)
+                    continue
+                impostor.append(score)
+                if nearest is None or score > nearest[0]:
+                    nearest = (score, person, draw, path)
+    return LoginTrials(Scores(np.array(genuine), np.array(impostor)), templates, nearest)
+
+
+def evaluate_login_protocol(
+    folder: Path,
+    models: FaceModels,
+    config: PipelineConfig,
+    threshold: float,
+    enroll_photos: int = 2,
+    templates_per_person: int = 30,
+    seed: int = 0,
+) -> dict[str, object]:
+    """The login protocol on a `person/image` folder, as a JSON-ready report."""
+    people = images_by_person(folder)
+    person_of = {path: person for person, paths in people.items() for path in paths}
+    rng = np.random.default_rng(seed)
+    frames: dict[Path, np.ndarray] = {}
+    for path in sorted(person_of):
+        rows = photo_frame_embeddings(models, path, config, rng)
+        if rows is not None:
+            frames[path] = rows
+    trials = login_trials(frames, person_of, enroll_photos, templates_per_person, seed)
+    report: dict[str, object] = {
+        "protocol": f"template: {enroll_photos} photos x {LOGIN_FRAMES} frames; probe: "
+        f"mean of {LOGIN_MIN_FRAMES}-{LOGIN_FRAMES} gated frames of another photo",
+        "photos": len(person_of),
+        "usable_photos": len(frames),
+        "templates": trials.templates,
+        **summary(trials.scores, threshold),
+    }
+    if trials.nearest_impostor is not None:
+        score, person, draw, probe = trials.nearest_impostor
+        report["nearest_impostor"] = {
+            "similarity": round(score, 4),
+            "template_of": person,
+            "template_photos": [str(path.relative_to(folder)) for path in draw],
+            "probe": str(probe.relative_to(folder)),
+            "margin_below_threshold": round(threshold - score, 4),
+        }
+    return report

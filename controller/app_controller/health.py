@@ -10,9 +10,14 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
-    """Liveness only: the process answers."""
-    return {"status": "ok"}
+async def healthz(readiness: Annotated[ReadinessCheck, Depends(get_readiness)]) -> JSONResponse:
+    """Liveness: the process answers, and the database server it supervises (embedded mode)
+    has not failed for good. Async on purpose: it never waits for a worker thread."""
+    alive = readiness.is_alive()
+    return JSONResponse(
+        {"status": "ok" if alive else "failed", "checks": readiness.liveness()},
+        status_code=200 if alive else 503,
+    )
 
 
 @router.get("/readyz")

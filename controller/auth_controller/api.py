@@ -3,12 +3,13 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
+from controller.cookies import CookiesDep
 from controller.deps import (
     AccountsDep,
     ClaimsDep,
-    SettingsDep,
-    clear_access_cookie,
-    set_access_cookie,
+    FacesDep,
+    PasswordPoolDep,
+    client_address,
 )
 from face_auth.business_val import RegistrationRequest
 from face_auth.entity import User
@@ -30,6 +31,12 @@ class LoginIn(BaseModel):
     password: str = Field(max_length=1000)
 
 
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(max_length=1000)
+    new_password: str = Field(max_length=1000)
+    new_password_confirm: str = Field(max_length=1000)
+
+
 class UserOut(BaseModel):
     id: str
     name: str
@@ -43,6 +50,12 @@ class UserOut(BaseModel):
         return cls(**user.model_dump(exclude={"password_hash"}))
 
 
+class UserRefOut(BaseModel):
+    """All a password-only session may read: it opens only the face step."""
+
+    id: str
+
+
 class SessionOut(BaseModel):
     next: str
     factors: list[str]
@@ -50,9 +63,10 @@ class SessionOut(BaseModel):
 
 
 class MeOut(BaseModel):
-    user: UserOut
+    user: UserOut | UserRefOut
     factors: list[str]
     has_face_template: bool
+    recovery_codes_left: int
     next: str
     session_expires_at: datetime
 
@@ -68,41 +82,79 @@ def csrf_token(request: Request) -> CsrfOut:
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
-def create_user(body: RegistrationIn, accounts: AccountsDep) -> UserOut:
-    return UserOut.of(accounts.register(RegistrationRequest(**body.model_dump())))
+async def create_user(
+    body: RegistrationIn, request: Request, accounts: AccountsDep, passwords: PasswordPoolDep
+) -> UserOut:
+    registration = RegistrationRequest(**body.model_dump())
+    user = await passwords.run(accounts.register, registration, client_address(request))
+    return UserOut.of(user)
 
 
 @router.post("/sessions")
-def create_session(
+async def create_session(
     body: LoginIn,
     request: Request,
     response: Response,
     accounts: AccountsDep,
-    settings: SettingsDep,
+    passwords: PasswordPoolDep,
+    cookies: CookiesDep,
 ) -> SessionOut:
-    result = accounts.login(body.email, body.password)
-    set_access_cookie(response, request, settings, result.issued)
+    result = await passwords.run(accounts.login, body.email, body.password, client_address(request))
+    cookies.set_access(response, request, result.issued)
     claims = result.issued.claims
     return SessionOut(next=result.next_step, factors=list(claims.amr), expires_at=claims.exp)
 
 
 @router.delete("/sessions/current", status_code=status.HTTP_204_NO_CONTENT)
 def delete_session(
-    request: Request, accounts: AccountsDep, settings: SettingsDep, claims: ClaimsDep
+    request: Request, accounts: AccountsDep, cookies: CookiesDep, claims: ClaimsDep
 ) -> Response:
     accounts.logout(claims)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    clear_access_cookie(response, request, settings)
+    cookies.clear_access(response, request)
+    return response
+
+
+@router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(
+    body: PasswordChangeIn,
+    request: Request,
+    accounts: AccountsDep,
+    passwords: PasswordPoolDep,
+    claims: ClaimsDep,
+) -> Response:
+    """Needs both factors; every other session of the user ends."""
+    await passwords.run(
+        accounts.change_password,
+        claims,
+        body.current_password,
+        body.new_password,
+        body.new_password_confirm,
+        client_address(request),
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/sessions/revoke-all", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_all_sessions(
+    request: Request, accounts: AccountsDep, cookies: CookiesDep, claims: ClaimsDep
+) -> Response:
+    """Sign out everywhere: every session of the user ends, this one included."""
+    accounts.sign_out_everywhere(claims)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    cookies.clear_access(response, request)
     return response
 
 
 @router.get("/me")
-def me(accounts: AccountsDep, claims: ClaimsDep) -> MeOut:
+def me(accounts: AccountsDep, faces: FacesDep, claims: ClaimsDep) -> MeOut:
     user = accounts.current_user(claims)
+    face = faces.status(claims)
     return MeOut(
-        user=UserOut.of(user),
+        user=UserOut.of(user) if claims.is_full else UserRefOut(id=user.id),
         factors=list(claims.amr),
-        has_face_template=accounts.has_face_template(user.id),
+        has_face_template=face.has_template,
+        recovery_codes_left=face.recovery_codes_left,
         next=accounts.next_step(claims),
         session_expires_at=claims.exp,
     )

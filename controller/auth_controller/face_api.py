@@ -2,14 +2,16 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
-from controller.deps import ClaimsDep, FaceRunnerDep, FacesDep, SettingsDep, set_access_cookie
+from controller.deps import ClaimsDep, FaceRunnerDep, FacesDep, SettingsDep
 from controller.face_runner import BoundedRunner
 from controller.steps import PAGE_FOR_STEP
 from controller.uploads import read_frames
 from face_auth.business_val.face import FaceDecision
 from face_auth.config import Settings
-from face_auth.constant import NEXT_APPLICATION
+from face_auth.constant import NEXT_APPLICATION, NEXT_ENROLL_FACE
 from face_auth.entity import SessionClaims
 
 router = APIRouter(prefix="/api/v1/face", tags=["face"])
@@ -20,9 +22,21 @@ FRAMES_DOC = (
 )
 
 
-def decision_response(
-    decision: FaceDecision, request: Request, settings: SettingsDep
-) -> JSONResponse:
+class CodeIn(BaseModel):
+    code: str = Field(max_length=100)
+
+
+class CodeUsedOut(BaseModel):
+    next: str
+    redirect: str
+    recovery_codes_left: int
+
+
+class RecoveryCodesOut(BaseModel):
+    recovery_codes: list[str]
+
+
+def decision_response(decision: FaceDecision, request: Request) -> JSONResponse:
     body = {
         **decision.as_dict(),
         "next": NEXT_APPLICATION,
@@ -30,22 +44,32 @@ def decision_response(
     }
     response = JSONResponse(body)
     if decision.issued is not None:
-        set_access_cookie(response, request, settings, decision.issued)
+        request.app.state.cookies.set_access(response, request, decision.issued)
     return response
 
 
 async def run_face_step(
+    admit: Callable[[SessionClaims], object],
     step: Callable[[SessionClaims, list[bytes]], FaceDecision],
-    max_frames: int,
     request: Request,
     claims: SessionClaims,
     runner: BoundedRunner,
     settings: Settings,
 ) -> JSONResponse:
-    """Read the frames, run `step` (enroll or verify) in the worker pool, answer."""
-    frames = await read_frames(request, max_frames, settings.face_max_frame_bytes)
-    decision = await runner.run(step, claims, frames)
-    return decision_response(decision, request, settings)
+    """Admit the request (session, tries, hold, template, a place in the runner) before its
+    upload is read; then read the frames and run `step` (enroll or verify) on a worker."""
+    await run_in_threadpool(admit, claims)
+    with runner.slot():
+        frames = await read_frames(request, settings.face_frames, settings.face_max_frame_bytes)
+        decision = await runner.run(step, claims, frames)
+    return decision_response(decision, request)
+
+
+@router.get("")
+def face_status(claims: ClaimsDep, faces: FacesDep) -> dict[str, object]:
+    """The face factor of the signed-in account: template, recovery codes left, whether the
+    password alone may still enroll (and until when), a hold, this session's tries left."""
+    return faces.status(claims).as_dict()
 
 
 @router.post("/enroll", description=FRAMES_DOC)
@@ -56,7 +80,7 @@ async def enroll(
     runner: FaceRunnerDep,
     settings: SettingsDep,
 ) -> JSONResponse:
-    return await run_face_step(faces.enroll, faces.policy.frames, request, claims, runner, settings)
+    return await run_face_step(faces.admit_enroll, faces.enroll, request, claims, runner, settings)
 
 
 @router.post("/verify", description=FRAMES_DOC)
@@ -67,7 +91,26 @@ async def verify(
     runner: FaceRunnerDep,
     settings: SettingsDep,
 ) -> JSONResponse:
-    return await run_face_step(faces.verify, faces.policy.frames, request, claims, runner, settings)
+    return await run_face_step(faces.admit_verify, faces.verify, request, claims, runner, settings)
+
+
+@router.post("/recovery")
+def use_code(body: CodeIn, claims: ClaimsDep, faces: FacesDep) -> CodeUsedOut:
+    """Use a recovery code (or an administrator's enrollment code) after the password step:
+    the session may then enroll a new face. The code is burnt."""
+    faces.redeem_code(claims, body.code)
+    return CodeUsedOut(
+        next=NEXT_ENROLL_FACE,
+        redirect=PAGE_FOR_STEP[NEXT_ENROLL_FACE],
+        recovery_codes_left=faces.status(claims).recovery_codes_left,
+    )
+
+
+@router.post("/recovery-codes", status_code=status.HTTP_201_CREATED)
+def regenerate_codes(claims: ClaimsDep, faces: FacesDep) -> RecoveryCodesOut:
+    """A new set of recovery codes, shown this once; the old ones stop working. Needs a full
+    session."""
+    return RecoveryCodesOut(recovery_codes=faces.regenerate_codes(claims))
 
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT)

@@ -3,12 +3,13 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from controller.cookies import CookiesDep
 from controller.deps import (
     AccountsDep,
+    ClaimsDep,
     OptionalClaimsDep,
-    SettingsDep,
-    clear_access_cookie,
-    set_access_cookie,
+    PasswordPoolDep,
+    client_address,
 )
 from controller.rendering import render
 from controller.steps import PAGE_FOR_STEP
@@ -26,9 +27,11 @@ def register_page(request: Request) -> Response:
 
 
 @router.post("/register")
-def register_submit(
+async def register_submit(
     request: Request,
+    *,
     accounts: AccountsDep,
+    passwords: PasswordPoolDep,
     name: FormText = "",
     username: FormText = "",
     email: FormText = "",
@@ -38,8 +41,10 @@ def register_submit(
 ) -> Response:
     values = {"name": name, "username": username, "email": email, "phone": phone}
     try:
-        accounts.register(
-            RegistrationRequest(**values, password=password, password_confirm=password_confirm)
+        await passwords.run(
+            accounts.register,
+            RegistrationRequest(**values, password=password, password_confirm=password_confirm),
+            client_address(request),
         )
     except InvalidInput as error:
         context = {"values": values, "errors": error.fields, "message": error.message}
@@ -47,40 +52,93 @@ def register_submit(
     except AccountExists as error:
         context = {"values": values, "errors": {}, "message": error.message}
         return render(request, "register.html", context, status_code=409)
+    except AccountLocked as error:
+        context = {"values": values, "errors": {}, "message": error.message}
+        response = render(request, "register.html", context, status_code=429)
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
     return RedirectResponse("/auth/login?registered=1", status_code=303)
 
 
 @router.get("/login")
-def login_page(request: Request, registered: bool = False) -> Response:
+def login_page(request: Request, registered: bool = False, signed_out: bool = False) -> Response:
     notice = "Account created. Sign in with your password." if registered else None
+    if signed_out:
+        notice = "You are signed out on every device."
     return render(request, "login.html", {"values": {}, "notice": notice})
 
 
 @router.post("/login")
-def login_submit(
+async def login_submit(
     request: Request,
     accounts: AccountsDep,
-    settings: SettingsDep,
+    passwords: PasswordPoolDep,
+    cookies: CookiesDep,
     email: FormText = "",
     password: FormText = "",
 ) -> Response:
     try:
-        result = accounts.login(email, password)
-    except (InvalidCredentials, AccountLocked) as error:
+        result = await passwords.run(accounts.login, email, password, client_address(request))
+    except InvalidCredentials as error:
         context = {"values": {"email": email}, "message": error.message}
-        status_code = 429 if isinstance(error, AccountLocked) else 401
-        return render(request, "login.html", context, status_code=status_code)
+        return render(request, "login.html", context, status_code=401)
+    except AccountLocked as error:
+        context = {"values": {"email": email}, "message": error.message}
+        response = render(request, "login.html", context, status_code=429)
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
     response = RedirectResponse(PAGE_FOR_STEP[result.next_step], status_code=303)
-    set_access_cookie(response, request, settings, result.issued)
+    cookies.set_access(response, request, result.issued)
+    return response
+
+
+@router.get("/password")
+def password_page(request: Request, accounts: AccountsDep, claims: ClaimsDep) -> Response:
+    accounts.require_full_session(claims)
+    return render(request, "password.html", {"errors": {}})
+
+
+@router.post("/password")
+async def password_submit(
+    request: Request,
+    accounts: AccountsDep,
+    passwords: PasswordPoolDep,
+    claims: ClaimsDep,
+    current_password: FormText = "",
+    new_password: FormText = "",
+    new_password_confirm: FormText = "",
+) -> Response:
+    try:
+        await passwords.run(
+            accounts.change_password,
+            claims,
+            current_password,
+            new_password,
+            new_password_confirm,
+            client_address(request),
+        )
+    except InvalidInput as error:
+        context = {"errors": error.fields, "message": error.message}
+        return render(request, "password.html", context, status_code=422)
+    return RedirectResponse("/application/?password_changed=1", status_code=303)
+
+
+@router.post("/sign-out-everywhere")
+def sign_out_everywhere(
+    request: Request, accounts: AccountsDep, cookies: CookiesDep, claims: ClaimsDep
+) -> Response:
+    accounts.sign_out_everywhere(claims)
+    response = RedirectResponse("/auth/login?signed_out=1", status_code=303)
+    cookies.clear_access(response, request)
     return response
 
 
 @router.post("/logout")
 def logout(
-    request: Request, accounts: AccountsDep, settings: SettingsDep, claims: OptionalClaimsDep
+    request: Request, accounts: AccountsDep, cookies: CookiesDep, claims: OptionalClaimsDep
 ) -> Response:
     if claims is not None:
         accounts.logout(claims)
     response = RedirectResponse("/auth/login", status_code=303)
-    clear_access_cookie(response, request, settings)
+    cookies.clear_access(response, request)
     return response

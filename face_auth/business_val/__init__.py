@@ -2,7 +2,6 @@
 
 from face_auth.business_val.accounts import (
     AccountService,
-    LockoutPolicy,
     LoginResult,
     RegistrationRequest,
 )
@@ -13,7 +12,6 @@ from face_auth.business_val.tokens import IssuedToken, TokenService
 __all__ = [
     "AccountService",
     "IssuedToken",
-    "LockoutPolicy",
     "LoginResult",
     "PasswordHasher",
     "ReadinessCheck",

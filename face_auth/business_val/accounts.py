@@ -2,6 +2,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from face_auth.business_val.observer import AuthObserver, NullObserver
+from face_auth.business_val.password_lockout import PasswordLockout
 from face_auth.business_val.passwords import PasswordHasher
 from face_auth.business_val.tokens import IssuedToken, TokenService
 from face_auth.business_val.validation import (
@@ -18,12 +19,7 @@ from face_auth.constant import (
     NEXT_ENROLL_FACE,
     NEXT_VERIFY_FACE,
 )
-from face_auth.data_access import (
-    AuditRepository,
-    EmbeddingRepository,
-    LoginAttemptRepository,
-    UserRepository,
-)
+from face_auth.data_access import AuditRepository, EmbeddingRepository, UserRepository
 from face_auth.entity import NewUser, SessionClaims, User
 from face_auth.exception import (
     AccountExists,
@@ -50,13 +46,6 @@ class RegistrationRequest:
 
 
 @dataclass(frozen=True)
-class LockoutPolicy:
-    max_failures: int
-    window: timedelta
-    lock_for: timedelta
-
-
-@dataclass(frozen=True)
 class LoginResult:
     issued: IssuedToken
     user: User
@@ -70,8 +59,7 @@ class AccountService:
         users: UserRepository,
         embeddings: EmbeddingRepository,
         audit: AuditRepository,
-        attempts: LoginAttemptRepository,
-        lockout: LockoutPolicy,
+        lockout: PasswordLockout,
         hasher: PasswordHasher,
         tokens: TokenService,
         password_token_lifetime: timedelta,
@@ -82,14 +70,15 @@ class AccountService:
         self._users = users
         self._embeddings = embeddings
         self._audit = audit
-        self._attempts = attempts
         self._lockout = lockout
         self._hasher = hasher
         self._tokens = tokens
         self._password_token_lifetime = password_token_lifetime
         self._session_token_lifetime = session_token_lifetime
 
-    def register(self, request: RegistrationRequest) -> User:
+    def register(self, request: RegistrationRequest, client: str | None = None) -> User:
+        """Create the account. Whether the email or username is taken, the same bcrypt work is
+        done first, so timing tells nothing; registrations per client are limited."""
         errors: dict[str, str] = {}
         values: dict[str, str] = {}
         for field, normalise, raw in (
@@ -106,42 +95,92 @@ class AccountService:
         errors.update(check_new_password(request.password, request.password_confirm))
         if errors:
             raise InvalidInput(errors)
-        if self._users.exists(values["email"], values["username"]):
-            raise AccountExists()
-        new_user = NewUser(
-            **values, password_hash=self._hasher.hash(request.password), created_at=utc_now()
-        )
-        user = self._users.add(new_user)  # raises AccountExists if a concurrent sign-up won
+        reservation = self._lockout.reserve_registration(client) if client else None
+        try:
+            password_hash = self._hasher.hash(request.password)
+            if self._users.exists(values["email"], values["username"]):
+                raise AccountExists()
+            new_user = NewUser(**values, password_hash=password_hash, created_at=utc_now())
+            user = self._users.add(new_user)  # AccountExists if a concurrent sign-up won
+        finally:
+            if reservation is not None:
+                self._lockout.failed(reservation)
         self._audit.record("user_registered", utc_now(), user.id)
         log_event(logger, "user_registered", user_id=user.id)
         return user
 
-    def login(self, email: str, password: str) -> LoginResult:
+    def login(self, email: str, password: str, client: str | None = None) -> LoginResult:
         """Check the password factor. Unknown email and wrong password cost the same bcrypt work
-        and give the same error; repeated failures lock the address, known or not."""
+        and give the same error. The attempt is reserved (PasswordLockout) before hashing."""
         normalised, _ = normalise_email(email)
         key = normalised or email.strip().lower()
-        if self._attempts.locked_until(key, utc_now()):
-            self._observer.login_attempt(FACTOR_PASSWORD, "locked")
-            raise AccountLocked()
-        user = self._users.get_by_email(normalised) if normalised else None
-        password_ok = self._hasher.verify(password, user.password_hash if user else None)
-        if user is None or not password_ok:
-            policy = self._lockout
-            locked = self._attempts.record_failure(
-                key, utc_now(), policy.window, policy.max_failures, policy.lock_for
-            )
-            self._audit.record("login_failed", utc_now(), user.id if user else None)
-            log_event(logger, "login_failed", user_id=user.id if user else None,
-                      locked=locked is not None)  # fmt: skip
-            self._observer.login_attempt(FACTOR_PASSWORD, "failure")
-            raise InvalidCredentials()
-        self._attempts.clear(key)
+        user = self._check_password(key, password, client)
         self._observer.login_attempt(FACTOR_PASSWORD, "success")
         issued = self._tokens.issue(user.id, [FACTOR_PASSWORD], self._password_token_lifetime)
         self._audit.record("password_verified", utc_now(), user.id)
         log_event(logger, "password_verified", user_id=user.id)
         return LoginResult(issued=issued, user=user, next_step=self.next_step(claims=issued.claims))
+
+    def _check_password(self, account: str, password: str, client: str | None) -> User:
+        try:
+            reservation = self._lockout.reserve(account, client)
+        except AccountLocked as locked:
+            self._observer.login_attempt(FACTOR_PASSWORD, "locked")
+            self._audit.record("login_held", utc_now(), retry_after=locked.retry_after)
+            log_event(logger, "login_held", retry_after=locked.retry_after)
+            raise
+        user = self._users.get_by_email(account)
+        password_ok = self._hasher.verify(password, user.password_hash if user else None)
+        if user is None or not password_ok:
+            held_until = self._lockout.failed(reservation)
+            self._audit.record("login_failed", utc_now(), user.id if user else None,
+                               held=held_until is not None)  # fmt: skip
+            log_event(logger, "login_failed", user_id=user.id if user else None,
+                      held=held_until is not None)  # fmt: skip
+            self._observer.login_attempt(FACTOR_PASSWORD, "failure")
+            raise InvalidCredentials()
+        self._lockout.succeeded(reservation, account)
+        if self._hasher.needs_rehash(user.password_hash):  # the cost setting has risen
+            self._users.set_password_hash(user.id, self._hasher.hash(password))
+            log_event(logger, "password_rehashed", user_id=user.id)
+        return user
+
+    def change_password(
+        self,
+        claims: SessionClaims,
+        current_password: str,
+        new_password: str,
+        new_password_confirm: str,
+        client: str | None = None,
+    ) -> int:
+        """Needs both factors and the current password (its guesses count like logins').
+        Every other session of the user ends; returns how many did."""
+        self.require_full_session(claims)
+        user = self.current_user(claims)
+        errors = check_new_password(new_password, new_password_confirm)
+        if not errors and new_password == current_password:
+            errors = {"new_password": "Choose a password different from the current one."}
+        if errors:
+            renamed = {"password": "new_password", "password_confirm": "new_password_confirm"}
+            raise InvalidInput({renamed.get(field, field): text for field, text in errors.items()})
+        try:
+            self._check_password(user.email, current_password, client)
+        except InvalidCredentials as error:
+            fields = {"current_password": "This is not your current password."}
+            raise InvalidInput(fields, "Your current password is not right.") from error
+        self._users.set_password_hash(user.id, self._hasher.hash(new_password))
+        ended = self._tokens.revoke_all(user.id, keep=claims)
+        self._audit.record("password_changed", utc_now(), user.id, sessions_ended=ended)
+        log_event(logger, "password_changed", user_id=user.id, sessions_ended=ended)
+        return ended
+
+    def sign_out_everywhere(self, claims: SessionClaims) -> int:
+        """End every session of the user, this one included (needs both factors)."""
+        self.require_full_session(claims)
+        ended = self._tokens.revoke_all(claims.sub)
+        self._audit.record("sessions_revoked", utc_now(), claims.sub, sessions_ended=ended)
+        log_event(logger, "sessions_revoked", user_id=claims.sub, sessions_ended=ended)
+        return ended
 
     def logout(self, claims: SessionClaims) -> None:
         self._tokens.revoke(claims)
@@ -170,9 +209,11 @@ class AccountService:
         return self._embeddings.has_template(user_id)
 
     def grant_face_factor(self, claims: SessionClaims) -> IssuedToken:
-        """Exchange a password-only session for a full one (new jti), revoking the old."""
-        issued = self._tokens.issue(
+        """Exchange a password-only session for a full one (new jti). The old one is revoked
+        first, conditionally: if it was revoked (too many tries, logout) or expired meanwhile,
+        nothing is issued."""
+        if not self._tokens.revoke(claims):
+            raise InvalidToken()
+        return self._tokens.issue(
             claims.sub, [FACTOR_PASSWORD, FACTOR_FACE], self._session_token_lifetime
         )
-        self._tokens.revoke(claims)
-        return issued

@@ -1,7 +1,9 @@
 """Operator actions behind `face-auth users|face|db ...`."""
 
+from datetime import timedelta
 from pathlib import Path
 
+from face_auth.business_val.one_time_codes import OneTimeCodes
 from face_auth.business_val.validation import normalise_email
 from face_auth.data_access import (
     AuditRepository,
@@ -13,6 +15,8 @@ from face_auth.data_access import (
 )
 from face_auth.data_access.database import EXPECTED_INDEXES
 from face_auth.data_access.dump import export_jsonl, import_jsonl
+from face_auth.data_access.face_attempt_repository import FaceAttemptRepository
+from face_auth.data_access.recovery_code_repository import RecoveryCodeRepository
 from face_auth.entity import User
 from face_auth.exception import NotFound
 from face_auth.utils import utc_now
@@ -31,13 +35,17 @@ def user_summary(user: User, has_face: bool) -> dict[str, object]:
 
 
 class AdminService:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, enrollment_code_lifetime: timedelta) -> None:
         self._database = database
+        self._enrollment_code_lifetime = enrollment_code_lifetime
+        self._face_attempts = FaceAttemptRepository(database)
+        self._recovery_codes = RecoveryCodeRepository(database)
         self._users = UserRepository(database)
         self._embeddings = EmbeddingRepository(database)
         self._sessions = SessionRepository(database)
         self._attempts = LoginAttemptRepository(database)
         self._audit = AuditRepository(database)
+        self._codes = OneTimeCodes(self._recovery_codes, self._audit, recovery_code_count=0)
 
     def _user(self, email: str) -> User:
         normalised, _ = normalise_email(email)
@@ -62,6 +70,8 @@ class AdminService:
         """The account, its biometric data, and every session it holds."""
         user = self._user(email)
         self._embeddings.delete(user.id)
+        self._face_attempts.delete(user.id)
+        self._recovery_codes.delete(user.id)
         self._sessions.revoke_all_for_user(user.id, utc_now())
         self._attempts.clear(user.email)
         self._users.delete(user.id)
@@ -71,12 +81,20 @@ class AdminService:
         normalised, _ = normalise_email(email)
         return self._attempts.clear(normalised or email.strip().lower())
 
-    def reset_face(self, email: str) -> bool:
-        """Delete the face template; the user enrolls again at their next sign-in."""
+    def reset_face(self, email: str) -> dict[str, object]:
+        """Delete the face template and lift any face hold; return a one-time enrollment code
+        for the administrator to hand to the user, who enrolls again with it (the password
+        alone no longer puts a face on the account)."""
         user = self._user(email)
         deleted = self._embeddings.delete(user.id)
+        self._face_attempts.reset(user.id)
         self._audit.record("face_reset_by_admin", utc_now(), user.id)
-        return deleted
+        issued = self._codes.issue_enrollment_code(user.id, self._enrollment_code_lifetime)
+        return {
+            "reset": deleted,
+            "enrollment_code": issued.code,
+            "expires_at": issued.expires_at.isoformat(),
+        }
 
     def check_database(self) -> tuple[bool, dict[str, dict[str, object]]]:
         collections = self._database.describe()

@@ -1,19 +1,32 @@
-"""The face factor's rules: who may enroll or verify, how many frames must pass, the decision."""
+"""The face factor's rules: who may enroll or verify, how many tries a session and an account
+get, how many frames must pass, the decision. docs/security.md explains the numbers."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from face_auth.business_val.accounts import AccountService
+from face_auth.business_val.lockout import FaceAttemptLimiter
 from face_auth.business_val.observer import AuthObserver, NullObserver
+from face_auth.business_val.one_time_codes import OneTimeCodes
 from face_auth.business_val.tokens import IssuedToken, TokenService
 from face_auth.constant import FACTOR_FACE, NEXT_ENROLL_FACE, NEXT_VERIFY_FACE
-from face_auth.data_access import AuditRepository, EmbeddingRepository
-from face_auth.entity import SessionClaims, UserEmbedding
+from face_auth.data_access import (
+    AuditRepository,
+    EmbeddingRepository,
+    SessionRepository,
+    UserRepository,
+)
+from face_auth.entity import SessionClaims, SessionFaceState, UserEmbedding
 from face_auth.exception import (
+    EnrollmentCodeRequired,
     FaceMismatch,
     FaceRejected,
     FactorRequired,
+    InvalidCode,
     InvalidInput,
+    InvalidToken,
+    TemplateOutdated,
     TooManyAttempts,
 )
 from face_auth.face_pipeline import (
@@ -31,7 +44,15 @@ from face_auth.utils import utc_now
 logger = get_logger(__name__)
 
 MODEL_NAME = "Facenet"
+# Stored with every template and checked before a comparison: change it whenever the weights or
+# the preprocessing change what an embedding means, and older templates ask to enroll again.
 MODEL_VERSION = f"facenet_keras-128d-sha256:{WEIGHTS_SHA256[:16]}"
+
+MISMATCH_REASON = "did not match"
+
+# How a session may put a face on the account.
+VIA_FULL_SESSION = "full_session"
+VIA_FIRST_ENROLLMENT = "first_enrollment"
 
 
 @dataclass(frozen=True)
@@ -42,11 +63,25 @@ class FacePolicy:
     enroll_min_frames: int
     verify_min_frames: int
     match_threshold: float
+    # Face tries (comparisons and code entries) per password login.
     max_failures: int
+    # After registration, how long the first enrollment needs only the password.
+    first_enroll_window: timedelta
+
+
+def frame_dicts(frames: list[FrameResult]) -> list[dict[str, object]]:
+    return [
+        {"index": f.index, "accepted": f.accepted, "reason_code": str(f.reason_code),
+         "reason": f.reason}
+        for f in frames
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True)
 class FaceDecision:
+    """The outcome of an enrollment or verification. A refusal says why (per frame, or "did not
+    match"), never the score: with retries, a score would guide a search for a better image."""
+
     accepted: bool
     similarity: float | None
     threshold: float | None
@@ -54,20 +89,51 @@ class FaceDecision:
     frames_required: int
     frames: list[FrameResult]
     issued: IssuedToken | None = None
+    recovery_codes: list[str] | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        body: dict[str, object] = {
+            "accepted": self.accepted,
+            "frames_used": self.frames_used,
+            "frames_required": self.frames_required,
+            "frames": frame_dicts(self.frames),
+        }
+        if self.accepted and self.similarity is not None:
+            body["similarity"] = round(self.similarity, 4)
+            body["threshold"] = self.threshold
+        if self.recovery_codes is not None:
+            body["recovery_codes"] = self.recovery_codes
+        return body
+
+
+def refusal(result: EmbeddingResult, required: int, reason: str) -> dict[str, object]:
+    decision = FaceDecision(False, None, None, result.used, required, result.frames)
+    return {**decision.as_dict(), "reason": reason}
+
+
+@dataclass(frozen=True)
+class FaceStatus:
+    """What the pages and GET /api/v1/face show about the face factor of an account."""
+
+    has_template: bool
+    template_current: bool
+    recovery_codes_left: int
+    # Until then the first enrollment needs only the password (None: that is over).
+    first_enrollment_until: datetime | None
+    enrollment_authorized: bool
+    held_until: datetime | None
+    attempts_left: int
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "accepted": self.accepted,
-            "similarity": None if self.similarity is None else round(self.similarity, 4),
-            "threshold": self.threshold,
-            "frames_used": self.frames_used,
-            "frames_required": self.frames_required,
-            "frames": [
-                {"index": f.index, "accepted": f.accepted, "reason_code": str(f.reason_code),
-                 "reason": f.reason}
-                for f in self.frames
-            ],
-        }  # fmt: skip
+            "has_template": self.has_template,
+            "template_current": self.template_current,
+            "recovery_codes_left": self.recovery_codes_left,
+            "first_enrollment_until": self.first_enrollment_until,
+            "enrollment_authorized": self.enrollment_authorized,
+            "held_until": self.held_until,
+            "attempts_left": self.attempts_left,
+        }
 
 
 def _rejection_message(used: int, required: int, frames: list[FrameResult]) -> str:
@@ -85,9 +151,13 @@ class FaceService:
         pipeline: PipelineConfig,
         policy: FacePolicy,
         embeddings: EmbeddingRepository,
+        users: UserRepository,
+        sessions: SessionRepository,
         audit: AuditRepository,
         accounts: AccountService,
         tokens: TokenService,
+        limiter: FaceAttemptLimiter,
+        codes: OneTimeCodes,
         observer: AuthObserver | None = None,
     ) -> None:
         self._observer = observer or NullObserver()
@@ -95,13 +165,216 @@ class FaceService:
         self._pipeline = pipeline
         self._policy = policy
         self._embeddings = embeddings
+        self._users = users
+        self._sessions = sessions
         self._audit = audit
         self._accounts = accounts
         self._tokens = tokens
+        self._limiter = limiter
+        self._codes = codes
 
     @property
     def policy(self) -> FacePolicy:
         return self._policy
+
+    # Admission: cheap checks that run before the upload is read.
+
+    def admit_enroll(self, claims: SessionClaims) -> str:
+        """Raise unless this session may enroll now; returns how it may (see VIA_*)."""
+        return self._enroll_access(claims, self._live_state(claims))
+
+    def admit_verify(self, claims: SessionClaims) -> None:
+        """Raise unless this session may attempt a verification now."""
+        self._live_state(claims)
+        self._limiter.check(claims.sub)
+        self._current_template(claims.sub)
+
+    # The steps.
+
+    def enroll(self, claims: SessionClaims, frames: Sequence[bytes]) -> FaceDecision:
+        """Store (or atomically replace) the user's template, if this session may (see
+        _enroll_access). A password-only session is upgraded to a full one; the account's first
+        enrollment also returns its recovery codes, shown once."""
+        via = self._enroll_access(claims, self._live_state(claims))
+        required = self._policy.enroll_min_frames
+        result = self._embed(frames, required, "enroll")
+        assert result.embedding is not None and result.embeddings is not None
+        # The session is ended (or, if full, re-checked) before the template is written, so a
+        # session revoked meanwhile puts no face on the account.
+        issued = self._upgrade_or_recheck(claims)
+        self._embeddings.replace(
+            UserEmbedding(
+                user_id=claims.sub,
+                template=result.embedding.tolist(),
+                embeddings=result.embeddings.tolist(),
+                model_name=MODEL_NAME,
+                model_version=MODEL_VERSION,
+                created_at=utc_now(),
+            )
+        )
+        codes = self._codes.issue_first(claims.sub)
+        self._audit.record("face_enrolled", utc_now(), claims.sub, frames_used=result.used,
+                           via=via)  # fmt: skip
+        log_event(logger, "face_enrolled", user_id=claims.sub, frames_used=result.used, via=via)
+        self._observer.login_attempt("enroll", "success")
+        return FaceDecision(True, None, None, result.used, required, result.frames, issued,
+                            codes)  # fmt: skip
+
+    def verify(self, claims: SessionClaims, frames: Sequence[bytes]) -> FaceDecision:
+        """Compare with the template. The attempt is reserved on the session and on the account
+        before the comparison, and a match is granted only while the session is still live."""
+        self._live_state(claims)  # again: things may have changed during the upload
+        self._limiter.check(claims.sub)
+        template = self._current_template(claims.sub)
+        required = self._policy.verify_min_frames
+        threshold = self._policy.match_threshold
+        result = self._embed(frames, required, FACTOR_FACE)
+        assert result.embedding is not None
+        attempt = self._reserve_session_attempt(claims)
+        counted = self._limiter.reserve(claims.sub)
+        similarity = cosine_similarity(result.embedding, template.template)
+        accepted = similarity >= threshold
+        self._report_comparison(claims, accepted, similarity, result.used, attempt,
+                                counted.failures)  # fmt: skip
+        if accepted:
+            issued = self._accounts.grant_face_factor(claims)
+            self._limiter.matched(claims.sub)
+            return FaceDecision(True, similarity, threshold, result.used, required,
+                                result.frames, issued)  # fmt: skip
+        self._limiter.failed(claims.sub, counted)
+        self._end_if_spent(claims, attempt)
+        raise FaceMismatch(refusal(result, required, MISMATCH_REASON))
+
+    def redeem_code(self, claims: SessionClaims, code: str) -> str:
+        """A recovery code or an administrator's enrollment code lets this password-only session
+        enroll a face (replacing any template). The code is burnt. A wrong code spends one of
+        the session's face tries."""
+        if claims.is_full:
+            raise InvalidInput(
+                {"code": "Not needed: you are signed in with both factors."},
+                "You can enroll a new face directly.",
+            )
+        self._live_state(claims)
+        attempt = self._reserve_session_attempt(claims)
+        via = self._codes.use(claims.sub, code)
+        if via is None:
+            self._end_if_spent(claims, attempt)
+            raise InvalidCode()
+        if not self._sessions.authorize_enrollment(claims.jti, via, utc_now()):
+            raise InvalidToken()
+        return via
+
+    def regenerate_codes(self, claims: SessionClaims) -> list[str]:
+        """A new set of recovery codes (the old ones stop working). Needs a full session."""
+        self._accounts.require_full_session(claims)
+        return self._codes.regenerate(claims.sub)
+
+    def status(self, claims: SessionClaims) -> FaceStatus:
+        template = self._embeddings.get(claims.sub)
+        codes = self._codes.status(claims.sub)
+        state = self._sessions.face_state(claims.jti, utc_now()) or SessionFaceState()
+        return FaceStatus(
+            has_template=template is not None,
+            template_current=template is not None and template.model_version == MODEL_VERSION,
+            recovery_codes_left=codes.recovery_codes_left,
+            first_enrollment_until=self._first_enrollment_until(claims.sub, template),
+            enrollment_authorized=state.enrollment_authorized_by is not None,
+            held_until=self._limiter.held_until(claims.sub),
+            attempts_left=max(0, self._policy.max_failures - state.face_attempts),
+        )
+
+    def delete(self, claims: SessionClaims) -> bool:
+        """Remove the user's biometric data. Needs a full session."""
+        self._accounts.require_full_session(claims)
+        deleted = self._embeddings.delete(claims.sub)
+        self._audit.record("face_deleted", utc_now(), claims.sub)
+        log_event(logger, "face_deleted", user_id=claims.sub, deleted=deleted)
+        return deleted
+
+    # The rules behind the steps.
+
+    def _enroll_access(self, claims: SessionClaims, state: SessionFaceState) -> str:
+        """Only the owner puts a face on the account: a full session, a session a one-time code
+        was used for, or the password alone for the first enrollment soon after registering."""
+        if claims.is_full:
+            return VIA_FULL_SESSION
+        if state.enrollment_authorized_by is not None:
+            return state.enrollment_authorized_by
+        template = self._embeddings.get(claims.sub)
+        if template is not None and template.model_version == MODEL_VERSION:
+            raise FactorRequired(NEXT_VERIFY_FACE, "Verify your face before enrolling it again.")
+        if self._first_enrollment_until(claims.sub, template) is not None:
+            return VIA_FIRST_ENROLLMENT
+        self._audit.record("enrollment_refused", utc_now(), claims.sub)
+        self._observer.security_event("enrollment_refused")
+        raise EnrollmentCodeRequired()
+
+    def _first_enrollment_until(
+        self, user_id: str, template: UserEmbedding | None
+    ) -> datetime | None:
+        """When the password-only first enrollment closes, or None if it is not open: the
+        account has (or had) a face, or registered longer ago than the window."""
+        if template is not None or self._codes.status(user_id).recovery_codes_issued_at:
+            return None
+        user = self._users.get_by_id(user_id)
+        closes = user.created_at + self._policy.first_enroll_window if user else None
+        return closes if closes and closes > utc_now() else None
+
+    def _live_state(self, claims: SessionClaims) -> SessionFaceState:
+        """The session's face state; refuses a session revoked meanwhile or out of tries."""
+        state = self._sessions.face_state(claims.jti, utc_now())
+        if state is None:
+            raise InvalidToken()
+        if state.face_attempts >= self._policy.max_failures and not claims.is_full:
+            self._tokens.revoke(claims)
+            raise TooManyAttempts()
+        return state
+
+    def _current_template(self, user_id: str) -> UserEmbedding:
+        template = self._embeddings.get(user_id)
+        if template is None:
+            raise FactorRequired(NEXT_ENROLL_FACE, "Enroll your face first.")
+        if template.model_version != MODEL_VERSION:
+            self._observer.login_attempt(FACTOR_FACE, "outdated_template")
+            raise TemplateOutdated()
+        return template
+
+    def _reserve_session_attempt(self, claims: SessionClaims) -> int:
+        attempt = self._sessions.reserve_face_attempt(
+            claims.jti, utc_now(), self._policy.max_failures
+        )
+        if attempt is None:
+            self._observer.login_attempt(FACTOR_FACE, "spent")
+            self._tokens.revoke(claims)
+            raise TooManyAttempts()
+        return attempt
+
+    def _end_if_spent(self, claims: SessionClaims, attempt: int) -> None:
+        if attempt >= self._policy.max_failures:
+            self._tokens.revoke(claims)
+            self._audit.record("face_session_spent", utc_now(), claims.sub)
+            raise TooManyAttempts()
+
+    def _upgrade_or_recheck(self, claims: SessionClaims) -> IssuedToken | None:
+        if not claims.is_full:
+            return self._accounts.grant_face_factor(claims)
+        if self._sessions.face_state(claims.jti, utc_now()) is None:
+            raise InvalidToken()
+        return None
+
+    def _report_comparison(
+        self, claims: SessionClaims, accepted: bool, similarity: float, frames_used: int,
+        attempt: int, account_failures: int,
+    ) -> None:  # fmt: skip
+        """The score goes to the audit log, the logs and the histogram only."""
+        self._observer.face_similarity(similarity)
+        self._observer.login_attempt(FACTOR_FACE, "success" if accepted else "mismatch")
+        event = "face_verified" if accepted else "face_mismatch"
+        details = {"user_id": claims.sub, "similarity": round(similarity, 3),
+                   "frames_used": frames_used, "session_attempt": attempt,
+                   "account_failures": 0 if accepted else account_failures}  # fmt: skip
+        self._audit.record(event, utc_now(), **details)
+        log_event(logger, event, **details)
 
     def _embed(self, frames: Sequence[bytes], required: int, step: str) -> EmbeddingResult:
         if not 1 <= len(frames) <= self._policy.frames:
@@ -118,62 +391,3 @@ class FaceService:
                 decision.as_dict(), _rejection_message(result.used, required, result.frames)
             )
         return result
-
-    def enroll(self, claims: SessionClaims, frames: Sequence[bytes]) -> FaceDecision:
-        """Store (or atomically replace) the user's template. Right after the password step only
-        when no template exists yet; replacing one needs a full two-factor session."""
-        if not claims.is_full and self._embeddings.has_template(claims.sub):
-            raise FactorRequired(NEXT_VERIFY_FACE, "Verify your face before enrolling it again.")
-        required = self._policy.enroll_min_frames
-        result = self._embed(frames, required, "enroll")
-        assert result.embedding is not None and result.embeddings is not None
-        self._embeddings.replace(
-            UserEmbedding(
-                user_id=claims.sub,
-                template=result.embedding.tolist(),
-                embeddings=result.embeddings.tolist(),
-                model_name=MODEL_NAME,
-                model_version=MODEL_VERSION,
-                created_at=utc_now(),
-            )
-        )
-        self._audit.record("face_enrolled", utc_now(), claims.sub, frames_used=result.used)
-        log_event(logger, "face_enrolled", user_id=claims.sub, frames_used=result.used)
-        self._observer.login_attempt("enroll", "success")
-        issued = None if claims.is_full else self._accounts.grant_face_factor(claims)
-        return FaceDecision(True, None, None, result.used, required, result.frames, issued)
-
-    def verify(self, claims: SessionClaims, frames: Sequence[bytes]) -> FaceDecision:
-        template = self._embeddings.get(claims.sub)
-        if template is None:
-            raise FactorRequired(NEXT_ENROLL_FACE, "Enroll your face first.")
-        required = self._policy.verify_min_frames
-        threshold = self._policy.match_threshold
-        result = self._embed(frames, required, FACTOR_FACE)
-        assert result.embedding is not None
-        similarity = cosine_similarity(result.embedding, template.template)
-        accepted = similarity >= threshold
-        self._observer.face_similarity(similarity)
-        self._observer.login_attempt(FACTOR_FACE, "success" if accepted else "mismatch")
-        details = {"user_id": claims.sub, "similarity": round(similarity, 3),
-                   "frames_used": result.used}  # fmt: skip
-        self._audit.record("face_verified" if accepted else "face_mismatch", utc_now(), **details)
-        log_event(logger, "face_verified" if accepted else "face_mismatch", **details)
-        if not accepted:
-            decision = FaceDecision(False, similarity, threshold, result.used, required,
-                                    result.frames)  # fmt: skip
-            if self._tokens.count_face_failure(claims) >= self._policy.max_failures:
-                self._tokens.revoke(claims)
-                raise TooManyAttempts()
-            raise FaceMismatch(decision.as_dict())
-        issued = self._accounts.grant_face_factor(claims)
-        return FaceDecision(True, similarity, threshold, result.used, required, result.frames,
-                            issued)  # fmt: skip
-
-    def delete(self, claims: SessionClaims) -> bool:
-        """Remove the user's biometric data. Needs a full session."""
-        self._accounts.require_full_session(claims)
-        deleted = self._embeddings.delete(claims.sub)
-        self._audit.record("face_deleted", utc_now(), claims.sub)
-        log_event(logger, "face_deleted", user_id=claims.sub, deleted=deleted)
-        return deleted

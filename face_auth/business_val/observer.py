@@ -12,6 +12,9 @@ class AuthObserver(Protocol):
 
     def pipeline_timings(self, seconds_by_stage: Mapping[str, float]) -> None: ...
 
+    def security_event(self, event: str) -> None:
+        """Holds started, codes issued, used or refused (a bounded set of event names)."""
+
 
 class NullObserver:
     def login_attempt(self, factor: str, outcome: str) -> None:
@@ -21,4 +24,7 @@ class NullObserver:
         pass
 
     def pipeline_timings(self, seconds_by_stage: Mapping[str, float]) -> None:
+        pass
+
+    def security_event(self, event: str) -> None:
         pass

@@ -1,6 +1,15 @@
+import functools
+
 from passlib.context import CryptContext
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from face_auth.constant import BCRYPT_MAX_BYTES, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords from breaches (zxcvbn's list), lower-cased."""
+    return frozenset(word.lower() for word in FREQUENCY_LISTS["passwords"])
 
 
 def password_problem(password: str) -> str | None:
@@ -15,13 +24,15 @@ def password_problem(password: str) -> str | None:
             f"This password is longer than {BCRYPT_MAX_BYTES} bytes once encoded "
             "(accented letters and symbols count as several). Use a shorter one."
         )
+    if password.lower() in common_passwords():
+        return "This password is one of the most common ones and easy to guess. Choose another."
     return None
 
 
 class PasswordHasher:
     """bcrypt through libpass (imported as passlib)."""
 
-    def __init__(self, rounds: int = 12) -> None:
+    def __init__(self, rounds: int) -> None:
         self._context = CryptContext(
             schemes=["bcrypt"],
             deprecated="auto",
@@ -33,6 +44,10 @@ class PasswordHasher:
 
     def hash(self, password: str) -> str:
         return self._context.hash(password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """True when the hash was made with another cost than the configured one."""
+        return self._context.needs_update(password_hash)
 
     def verify(self, password: str, password_hash: str | None) -> bool:
         if len(password.encode("utf-8")) > BCRYPT_MAX_BYTES:

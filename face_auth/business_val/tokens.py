@@ -9,6 +9,8 @@ from face_auth.exception import InvalidToken
 from face_auth.utils import new_token_id, utc_now
 
 _REQUIRED_CLAIMS = ["sub", "jti", "iat", "exp", "amr"]
+# The token's exp is whole seconds; the record's expires_at keeps milliseconds.
+_CLOCK_ROUNDING = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -68,15 +70,36 @@ class TokenService:
             )
         except (jwt.PyJWTError, ValueError, TypeError) as error:
             raise InvalidToken() from error
-        if not self._sessions.is_active(claims.jti, utc_now()):
+        record = self._sessions.find_live(claims.jti, utc_now())
+        # The server-side record is the authority: a signed token must also match it.
+        if (
+            record is None
+            or record.user_id != claims.sub
+            or record.amr != claims.amr
+            or abs(record.expires_at - claims.exp) > _CLOCK_ROUNDING
+        ):
             raise InvalidToken()
         return claims
 
-    def revoke(self, claims: SessionClaims) -> None:
-        self._sessions.revoke(claims.jti, utc_now())
+    def session_id(self, token: str) -> str | None:
+        """The jti of a token this server signed, expired or not, without a database look-up:
+        what a CSRF token is bound to."""
+        try:
+            payload = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[self._algorithm],
+                options={"verify_exp": False, "require": ["jti"]},
+            )
+        except jwt.PyJWTError:
+            return None
+        return str(payload["jti"])
 
-    def count_face_failure(self, claims: SessionClaims) -> int:
-        return self._sessions.count_face_failure(claims.jti)
+    def revoke(self, claims: SessionClaims) -> bool:
+        """True when this call ended the session (it was live until now)."""
+        return self._sessions.revoke(claims.jti, utc_now())
 
-    def revoke_all(self, user_id: str) -> None:
-        self._sessions.revoke_all_for_user(user_id, utc_now())
+    def revoke_all(self, user_id: str, keep: SessionClaims | None = None) -> int:
+        """End every session of the user, but `keep` when given; returns how many ended."""
+        keep_jti = keep.jti if keep is not None else None
+        return self._sessions.revoke_all_for_user(user_id, utc_now(), keep_jti)

@@ -3,6 +3,7 @@
 import argparse
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from face_auth.business_val.admin import AdminService
@@ -17,7 +18,8 @@ def _run(action: Action) -> Callable[[argparse.Namespace, Settings], int]:
     def handler(args: argparse.Namespace, settings: Settings) -> int:
         try:
             with open_database(settings) as database:
-                code, output = action(AdminService(database), args)
+                admin = AdminService(database, timedelta(hours=settings.enrollment_code_hours))
+                code, output = action(admin, args)
         except (NotFound, DatabaseUnavailable) as error:
             print(json.dumps({"error": error.message}))
             return 1
@@ -57,11 +59,12 @@ def add_admin_commands(commands: argparse._SubParsersAction) -> None:
 
     face = commands.add_parser("face", help="manage face templates")
     face_commands = face.add_subparsers(dest="face_command", required=True)
-    reset = face_commands.add_parser("reset", help="delete a user's face template")
-    reset.add_argument("email", metavar="EMAIL")
-    reset.set_defaults(
-        handler=_run(lambda admin, args: (0, {"reset": admin.reset_face(args.email)}))
+    reset = face_commands.add_parser(
+        "reset",
+        help="delete a user's face template and print a one-time enrollment code to hand over",
     )
+    reset.add_argument("email", metavar="EMAIL")
+    reset.set_defaults(handler=_run(lambda admin, args: (0, admin.reset_face(args.email))))
 
     db = commands.add_parser("db", help="check, export or import the database")
     db_commands = db.add_subparsers(dest="db_command", required=True)

@@ -19,10 +19,13 @@ from face_auth.model_store import ModelsMissingError
 
 
 def _load(settings: Settings) -> tuple[FaceModels, PipelineConfig]:
-    config = PipelineConfig(
-        max_bytes=settings.face_max_frame_bytes, max_pixels=settings.face_max_frame_pixels
+    """The models, and the pipeline configuration the app builds from ``settings``, with the
+    byte limit for photos on disk instead of the one for uploaded frames."""
+    models = load_models(
+        settings.models_dir.resolve(), intra_op_threads=settings.tf_intra_op_threads or None
     )
-    return load_models(settings.models_dir.resolve()), config
+    config = PipelineConfig.from_settings(settings)
+    return models, replace(config, max_bytes=settings.face_max_photo_bytes)
 
 
 def _embed_file(

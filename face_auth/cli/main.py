@@ -7,6 +7,7 @@ from pathlib import Path
 import uvicorn
 
 from face_auth.cli.admin_commands import add_admin_commands
+from face_auth.cli.audit_commands import add_audit_command
 from face_auth.config import Settings
 from face_auth.model_store import ModelProvisioningError, install_models, model_status
 
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate_parser.set_defaults(handler=evaluate)
     add_admin_commands(commands)
+    add_audit_command(commands)
     return parser
 
 

@@ -21,11 +21,18 @@ class Settings(BaseSettings):
     database_name: str = "face_auth"
     db_timeout_ms: int = Field(default=2000, ge=100)
     embedded_db_startup_seconds: float = Field(default=60.0, gt=0)
+    # The embedded server is restarted when it exits; after more than this many exits (or
+    # failed starts) within the window the app gives up and /healthz reports it.
+    embedded_db_max_restarts: int = Field(default=5, ge=0)
+    embedded_db_restart_window_seconds: float = Field(default=60.0, gt=0)
+    embedded_db_restart_delay_seconds: float = Field(default=0.5, ge=0)
 
     data_dir: Path = Path("data")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The interactive API documentation (/docs, /openapi.json); off hides both.
+    api_docs: bool = True
 
     # Tokens. Only HS256 is accepted when decoding: the allow-list has one entry.
     jwt_secret: SecretStr | None = None
@@ -36,25 +43,60 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
 
     bcrypt_rounds: int = Field(default=12, ge=12, le=16)
+    # bcrypt runs in this many threads of its own; more logins wait up to the given seconds
+    # in a queue of the given length, then get 503 with Retry-After.
+    password_workers: int = Field(default=2, ge=1, le=32)
+    password_queue_limit: int = Field(default=64, ge=0)
+    password_queue_wait_seconds: float = Field(default=5.0, gt=0)
+    # Largest body of any request but a face upload (whose limit follows from the frames).
+    max_form_bytes: int = Field(default=64 * 1024, ge=1024)
     # Security events are kept this long, then removed by a TTL index.
     audit_retention_days: int = Field(default=365, ge=1)
-    # Password lockout, per email address: this many failures within the window lock it.
-    login_max_failures: int = Field(default=5, ge=1)
+    # Password attempts (business_val/password_lockout.py): this many failures per email
+    # address, or per client address, then a hold that doubles with each further failure.
+    login_max_failures: int = Field(default=5, ge=1, le=100)
+    login_client_max_failures: int = Field(default=20, ge=1)
+    # Attempts are remembered this long after the last one, or after a hold ends.
     login_failure_window_minutes: int = Field(default=15, ge=1)
-    login_lockout_minutes: int = Field(default=15, ge=1)
+    login_first_hold_seconds: int = Field(default=30, ge=1)
+    login_max_hold_minutes: int = Field(default=60, ge=1)
+    # Registrations per client address within the window, then the same holds.
+    registrations_per_client: int = Field(default=10, ge=1)
 
     # Face factor. The models directory is DEEPFACE_HOME; nothing is downloaded at run time.
     models_dir: Path = Path("data/models")
     # Cosine similarity of the mean embedding to the template needed to accept a face.
-    # Calibrated on measured FAR/FRR (docs/accuracy.md): no impostor reached it.
-    face_match_threshold: float = Field(default=0.5, gt=-1, lt=1)
+    # Chosen for the login protocol (docs/accuracy.md): 0.09 above the closest impostor
+    # template measured on held-out photos (0.61) and 0.13 above a look-alike's login (0.573).
+    face_match_threshold: float = Field(default=0.7, gt=-1, lt=1)
     face_frames: int = Field(default=8, ge=1, le=16)
     face_enroll_min_frames: int = Field(default=6, ge=1)
     face_verify_min_frames: int = Field(default=5, ge=1)
     face_max_frame_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
-    face_max_frame_pixels: int = Field(default=2048 * 2048, ge=64 * 64)
+    # Photos the `face-auth` command reads from disk (a 48 MP phone JPEG can pass 5 MiB).
+    face_max_photo_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    # Pixels a frame may declare in its header, checked before decoding: above what cameras
+    # write by default (12 to 50 MP); JPEG is decoded straight to the working size.
+    face_max_frame_pixels: int = Field(default=100_000_000, ge=64 * 64)
+    # PNG and WebP cannot be decoded at a reduced size like JPEG: they are decoded whole, so
+    # they get a lower limit that bounds the decode time (~0.5 s for 24 MP on 2 cores).
+    face_max_full_decode_pixels: int = Field(default=24_000_000, ge=64 * 64)
+    # Longest side of the working copy that detection runs on (JPEG is decoded straight to it).
+    face_working_max_side: int = Field(default=1600, ge=320)
     # Failed face verifications allowed per password login before the password is asked again.
     face_max_failures: int = Field(default=3, ge=1)
+    # Per account, across password logins (NIST SP 800-63B 5.2.3): after this many consecutive
+    # face failures the face step is held off, first for face_hold_seconds, doubling with each
+    # further failure up to face_hold_max_seconds. Only a successful face match resets it.
+    face_account_max_failures: int = Field(default=5, ge=1, le=10)
+    face_hold_seconds: int = Field(default=30, ge=30)
+    face_hold_max_seconds: int = Field(default=3600, ge=30)
+    # The first enrollment needs only the password within this many hours of registration;
+    # any later one needs a full session or a one-time code.
+    face_first_enroll_hours: int = Field(default=24, ge=0)
+    recovery_codes: int = Field(default=10, ge=1, le=20)
+    # Lifetime of the enrollment code `face-auth face reset` prints.
+    enrollment_code_hours: int = Field(default=72, ge=1)
     # Requests embedding at once, and how many more may wait before new ones get 503.
     face_workers: int = Field(default=1, ge=1, le=32)
     face_queue_limit: int = Field(default=16, ge=0)

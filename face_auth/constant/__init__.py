@@ -16,12 +16,16 @@ NEXT_ENROLL_FACE: Final = "enroll_face"
 NEXT_VERIFY_FACE: Final = "verify_face"
 NEXT_LOGIN: Final = "login"
 NEXT_APPLICATION: Final = "application"
+# Enrollment needs a recovery code or an administrator's enrollment code first.
+NEXT_ENROLLMENT_CODE: Final = "enrollment_code"
 
 USERS_COLLECTION: Final = "users"
 EMBEDDINGS_COLLECTION: Final = "embeddings"
 SESSIONS_COLLECTION: Final = "sessions"
 AUDIT_COLLECTION: Final = "audit"
 LOGIN_ATTEMPTS_COLLECTION: Final = "login_attempts"
+FACE_ATTEMPTS_COLLECTION: Final = "face_attempts"
+RECOVERY_CODES_COLLECTION: Final = "recovery_codes"
 
 PASSWORD_MIN_CHARS: Final = 8
 PASSWORD_MAX_CHARS: Final = 64

@@ -6,14 +6,17 @@ from face_auth.data_access.embedded_server import EmbeddedMongoServer
 from face_auth.data_access.embedding_repository import EmbeddingRepository
 from face_auth.data_access.login_attempt_repository import LoginAttemptRepository
 from face_auth.data_access.session_repository import SessionRepository
+from face_auth.data_access.supervisor import DatabaseSupervisor, ServerState
 from face_auth.data_access.user_repository import UserRepository
 
 __all__ = [
     "AuditRepository",
     "Database",
+    "DatabaseSupervisor",
     "EmbeddedMongoServer",
     "EmbeddingRepository",
     "LoginAttemptRepository",
+    "ServerState",
     "SessionRepository",
     "UserRepository",
     "connect",

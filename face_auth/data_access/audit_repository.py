@@ -17,5 +17,15 @@ class AuditRepository:
         self._audit.insert_one({"event": event, "at": at, "user_id": user_id, **details})
 
     @translate_unavailable
-    def events_for(self, user_id: str) -> list[dict[str, Any]]:
-        return list(self._audit.find({"user_id": user_id}, {"_id": False}).sort("at", 1))
+    def find(
+        self, user_id: str | None = None, since: datetime | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        """Events oldest first: of one user when given, from `since` on when given; the
+        newest `limit` of them."""
+        query: dict[str, Any] = {}
+        if user_id is not None:
+            query["user_id"] = user_id
+        if since is not None:
+            query["at"] = {"$gte": since}
+        newest = self._audit.find(query, {"_id": False}).sort("at", -1).limit(limit)
+        return list(reversed(list(newest)))

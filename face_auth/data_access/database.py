@@ -1,13 +1,17 @@
+import contextlib
 from dataclasses import dataclass
 
-from pymongo import ASCENDING, MongoClient
+from pymongo import ASCENDING, MongoClient, WriteConcern
+from pymongo.collection import Collection
 from pymongo.database import Database as MongoDatabase
-from pymongo.errors import OperationFailure
+from pymongo.errors import CollectionInvalid, OperationFailure
 
 from face_auth.constant import (
     AUDIT_COLLECTION,
     EMBEDDINGS_COLLECTION,
+    FACE_ATTEMPTS_COLLECTION,
     LOGIN_ATTEMPTS_COLLECTION,
+    RECOVERY_CODES_COLLECTION,
     SESSIONS_COLLECTION,
     USERS_COLLECTION,
 )
@@ -19,6 +23,8 @@ COLLECTIONS = (
     SESSIONS_COLLECTION,
     AUDIT_COLLECTION,
     LOGIN_ATTEMPTS_COLLECTION,
+    FACE_ATTEMPTS_COLLECTION,
+    RECOVERY_CODES_COLLECTION,
 )
 # What ensure_indexes creates; `face-auth db check` compares against it.
 EXPECTED_INDEXES = {
@@ -27,6 +33,9 @@ EXPECTED_INDEXES = {
     SESSIONS_COLLECTION: {"_id_", "expiry_ttl", "user_id"},
     AUDIT_COLLECTION: {"_id_", "user_id", "retention_ttl"},
     LOGIN_ATTEMPTS_COLLECTION: {"_id_", "expiry_ttl"},
+    # Both keyed by user id (_id): nothing else to index.
+    FACE_ATTEMPTS_COLLECTION: {"_id_"},
+    RECOVERY_CODES_COLLECTION: {"_id_"},
 }
 
 
@@ -34,6 +43,12 @@ EXPECTED_INDEXES = {
 class Database:
     client: MongoClient
     db: MongoDatabase
+
+    def durable(self, name: str) -> Collection:
+        """The collection with a journaled write concern: a write acknowledged through it
+        survives a crash of the database right after. For security state (revocations,
+        lockouts, enrollment), where a lost write would undo a decision already announced."""
+        return self.db.get_collection(name, write_concern=WriteConcern(w=1, j=True))
 
     @translate_unavailable
     def ping(self) -> None:
@@ -62,6 +77,13 @@ class Database:
         self.db[LOGIN_ATTEMPTS_COLLECTION].create_index(
             [("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"
         )
+        # Keyed by _id only: created up front so `db check` finds their _id index at once.
+        existing = set(self.db.list_collection_names())
+        for name in (FACE_ATTEMPTS_COLLECTION, RECOVERY_CODES_COLLECTION):
+            if name not in existing:
+                # Another process may have created it meanwhile.
+                with contextlib.suppress(CollectionInvalid, OperationFailure):
+                    self.db.create_collection(name)
 
     @translate_unavailable
     def describe(self) -> dict[str, dict[str, object]]:

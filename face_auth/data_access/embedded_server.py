@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
@@ -32,10 +33,20 @@ class EmbeddedServerError(RuntimeError):
     pass
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: ask Linux to SIGTERM it if our process dies (no orphans)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+def _die_with_parent(parent_pid: int) -> Callable[[], None]:
+    """In the child, before exec: ask Linux to SIGTERM it when the thread that forked it ends.
+
+    Linux ties PDEATHSIG to the forking *thread*, not the process: the server must be started
+    from a thread that lives as long as the app (the supervisor's), never from a pool worker.
+    """
+
+    def arm() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return arm
 
 
 def find_daemon() -> str:
@@ -58,26 +69,33 @@ class EmbeddedMongoServer:
     processes (the CLI) can find it instead of opening the same storage twice.
     """
 
-    def __init__(self, storage_dir: Path, startup_timeout: float = 60.0) -> None:
+    def __init__(self, storage_dir: Path, startup_timeout: float) -> None:
         self.storage_dir = storage_dir
         self.log_path = storage_dir.parent / "secantusd.log"
         self.state_file = storage_dir.parent / "secantusd.json"
         self.startup_timeout = startup_timeout
         self.uri: str | None = None
+        self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._log_offset = 0
 
     @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
+    def process(self) -> "subprocess.Popen[bytes] | None":
+        return self._process
 
-    def start(self) -> str:
+    def start(self, port: int = 0, *, append_log: bool = False) -> str:
+        """Start the server (port 0: any free port) and wait until it answers; return its URI.
+        A restart appends to the log, so what the crashed server wrote stays readable."""
         self.storage_dir.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        if self._log is not None:
+            self._log.close()
+        self._log = open(self.log_path, "ab" if append_log else "wb")  # noqa: SIM115 - closed in stop()
+        self._log_offset = self.log_path.stat().st_size
         command = [
             find_daemon(),
             "--host", "127.0.0.1",
-            "--port", "0",
+            "--port", str(port),
             "--storage-path", str(self.storage_dir),
             "--log-level", "INFO",
         ]  # fmt: skip
@@ -88,7 +106,7 @@ class EmbeddedMongoServer:
             stderr=subprocess.STDOUT,
             # Own process group: Ctrl-C reaches only us, and we stop the server cleanly.
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+            preexec_fn=_die_with_parent(os.getpid()) if sys.platform == "linux" else None,  # noqa: PLW1509
         )
         try:
             self.uri = self._wait_until_ready()
@@ -110,8 +128,9 @@ class EmbeddedMongoServer:
                     f"(is another server using {self.storage_dir}?):\n{self._log_tail()}"
                 )
             if uri is None:
-                match = _LISTENING.search(self.log_path.read_text(errors="replace"))
+                match = _LISTENING.search(self._log_since_start())
                 if match:
+                    self.port = int(match.group(2))
                     uri = f"mongodb://{match.group(1)}:{match.group(2)}/?directConnection=true&retryWrites=false"
             if uri is not None and _answers_ping(uri):
                 return uri
@@ -120,8 +139,13 @@ class EmbeddedMongoServer:
             f"secantusd-py did not answer within {self.startup_timeout:.0f}s:\n{self._log_tail()}"
         )
 
+    def _log_since_start(self) -> str:
+        with open(self.log_path, "rb") as log:
+            log.seek(self._log_offset)
+            return log.read().decode(errors="replace")
+
     def _log_tail(self, lines: int = 20) -> str:
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        text = self._log_since_start() if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self, timeout: float = 15.0) -> None:

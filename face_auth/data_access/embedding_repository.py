@@ -10,7 +10,7 @@ class EmbeddingRepository:
     """One face template per user (unique index on user_id)."""
 
     def __init__(self, database: Database) -> None:
-        self._embeddings = database.db[EMBEDDINGS_COLLECTION]
+        self._embeddings = database.durable(EMBEDDINGS_COLLECTION)
 
     @translate_unavailable
     def has_template(self, user_id: str) -> bool:

@@ -1,53 +1,112 @@
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from face_auth.constant import LOGIN_ATTEMPTS_COLLECTION
 from face_auth.data_access.database import Database
 from face_auth.data_access.errors import translate_unavailable
 
+# Two conditional writes race only when a record expires exactly between them.
+_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """Password attempts under one key (an email address, or a client address).
+
+    `failures` counts attempts reserved and not refunded; `remaining` is how many more may be
+    reserved before a hold; while `held_until` lies ahead none may."""
+
+    failures: int
+    remaining: int
+    held_until: datetime | None
+
+
+def _record(document: dict[str, Any]) -> AttemptRecord:
+    return AttemptRecord(
+        failures=int(document["failures"]),
+        remaining=int(document["remaining"]),
+        held_until=document.get("held_until"),
+    )
+
 
 class LoginAttemptRepository:
-    """Failed password checks per email address (known or not, so a lock reveals nothing about
-    which accounts exist). Records expire through a TTL index."""
+    """Stores and counts password attempts atomically; the rules that set the numbers live in
+    business_val.password_lockout. Records expire through a TTL index on `expires_at`."""
 
     def __init__(self, database: Database) -> None:
-        self._attempts = database.db[LOGIN_ATTEMPTS_COLLECTION]
+        self._attempts = database.durable(LOGIN_ATTEMPTS_COLLECTION)
 
     @translate_unavailable
-    def locked_until(self, email: str, now: datetime) -> datetime | None:
-        document = self._attempts.find_one({"_id": email, "locked_until": {"$gt": now}})
-        return document["locked_until"] if document else None
-
-    @translate_unavailable
-    def record_failure(
-        self, email: str, now: datetime, window: timedelta, max_failures: int, lock_for: timedelta
-    ) -> datetime | None:
-        """Count one failure; once `max_failures` fall inside `window`, lock for `lock_for`.
-        Returns the lock's end when this failure locked the address."""
-        document = self._attempts.find_one_and_update(
-            {"_id": email, "expires_at": {"$gt": now}},
-            {"$inc": {"failures": 1}},
-            return_document=ReturnDocument.AFTER,
-        )
-        if document is None:  # first failure, or the previous window ran out
-            self._attempts.replace_one(
-                {"_id": email},
-                {"failures": 1, "locked_until": None, "expires_at": now + window},
-                upsert=True,
+    def reserve(
+        self, key: str, now: datetime, allowance: int, keep_for: timedelta
+    ) -> AttemptRecord | None:
+        """Take one attempt under `key` (a fresh key starts with `allowance`). None when none
+        may be taken now: the key is held, or its attempts are all in flight or spent."""
+        for _ in range(_RETRIES):
+            document = self._attempts.find_one_and_update(
+                {
+                    "_id": key,
+                    "remaining": {"$gt": 0},
+                    "expires_at": {"$gt": now},
+                    "$or": [{"held_until": None}, {"held_until": {"$lte": now}}],
+                },
+                {"$inc": {"remaining": -1, "failures": 1}, "$max": {"expires_at": now + keep_for}},
+                return_document=ReturnDocument.AFTER,
             )
-            failures = 1
-        else:
-            failures = int(document["failures"])
-        if failures < max_failures:
-            return None
-        locked_until = now + lock_for
-        self._attempts.update_one(
-            {"_id": email},
-            {"$set": {"locked_until": locked_until, "expires_at": locked_until, "failures": 0}},
-        )
-        return locked_until
+            if document is not None:
+                return _record(document)
+            existing = self._attempts.find_one({"_id": key})
+            if existing is None:
+                fresh = {
+                    "_id": key,
+                    "failures": 1,
+                    "remaining": allowance - 1,
+                    "held_until": None,
+                    "expires_at": now + keep_for,
+                }
+                try:
+                    self._attempts.insert_one(fresh)
+                    return _record(fresh)
+                except DuplicateKeyError:  # a concurrent first attempt created it: take from it
+                    continue
+            if existing["expires_at"] > now:
+                return None  # held, or every attempt is taken
+            # Expired, and the TTL monitor has not removed it yet: start afresh.
+            self._attempts.delete_one({"_id": key, "expires_at": {"$lte": now}})
+        return None
 
     @translate_unavailable
-    def clear(self, email: str) -> bool:
-        return self._attempts.delete_one({"_id": email}).deleted_count == 1
+    def get(self, key: str, now: datetime) -> AttemptRecord | None:
+        document = self._attempts.find_one({"_id": key, "expires_at": {"$gt": now}})
+        return _record(document) if document else None
+
+    @translate_unavailable
+    def hold(self, key: str, failures: int, until: datetime, keep_for: timedelta) -> bool:
+        """After `failures` failed attempts have spent the allowance: hold the key until
+        `until`, then allow one more attempt. False when another request moved it first."""
+        result = self._attempts.update_one(
+            {"_id": key, "failures": failures, "remaining": 0},
+            {
+                "$set": {"held_until": until, "remaining": 1},
+                "$max": {"expires_at": until + keep_for},
+            },
+        )
+        return result.modified_count == 1
+
+    @translate_unavailable
+    def refund(self, key: str) -> None:
+        """Give back one reserved attempt (it succeeded)."""
+        self._attempts.update_one({"_id": key}, {"$inc": {"remaining": 1, "failures": -1}})
+
+    @translate_unavailable
+    def locked_until(self, key: str, now: datetime) -> datetime | None:
+        document = self._attempts.find_one({"_id": key, "held_until": {"$gt": now}})
+        return document["held_until"] if document else None
+
+    @translate_unavailable
+    def clear(self, key: str) -> bool:
+        return self._attempts.delete_one({"_id": key}).deleted_count == 1

@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from datetime import datetime
 
 from pymongo import ReturnDocument
@@ -5,6 +6,14 @@ from pymongo import ReturnDocument
 from face_auth.constant import SESSIONS_COLLECTION
 from face_auth.data_access.database import Database
 from face_auth.data_access.errors import translate_unavailable
+from face_auth.entity import SessionFaceState
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    user_id: str
+    amr: tuple[str, ...]
+    expires_at: datetime
 
 
 class SessionRepository:
@@ -12,7 +21,7 @@ class SessionRepository:
     record exists and is not revoked. The TTL index removes records once they expire."""
 
     def __init__(self, database: Database) -> None:
-        self._sessions = database.db[SESSIONS_COLLECTION]
+        self._sessions = database.durable(SESSIONS_COLLECTION)
 
     @translate_unavailable
     def add(
@@ -30,31 +39,77 @@ class SessionRepository:
         )
 
     @translate_unavailable
-    def is_active(self, jti: str, now: datetime) -> bool:
-        query = {"_id": jti, "revoked_at": None, "expires_at": {"$gt": now}}
-        return self._sessions.count_documents(query, limit=1) > 0
+    def find_live(self, jti: str, now: datetime) -> SessionRecord | None:
+        """The record of a session that is neither revoked nor expired."""
+        document = self._sessions.find_one(
+            {"_id": jti, "revoked_at": None, "expires_at": {"$gt": now}},
+            {"user_id": True, "amr": True, "expires_at": True},
+        )
+        if document is None:
+            return None
+        return SessionRecord(
+            user_id=str(document["user_id"]),
+            amr=tuple(document["amr"]),
+            expires_at=document["expires_at"],
+        )
 
     @translate_unavailable
     def revoke(self, jti: str, now: datetime) -> bool:
+        """End a live session. True only for the one call that ended it: a caller that must
+        not act on a session revoked or expired meanwhile (granting a factor) checks this."""
         result = self._sessions.update_one(
-            {"_id": jti, "revoked_at": None}, {"$set": {"revoked_at": now}}
+            {"_id": jti, "revoked_at": None, "expires_at": {"$gt": now}},
+            {"$set": {"revoked_at": now}},
         )
         return result.modified_count == 1
 
     @translate_unavailable
-    def count_face_failure(self, jti: str) -> int:
-        """Add one failed face check to this session and return the session's total."""
-        document = self._sessions.find_one_and_update(
-            {"_id": jti},
-            {"$inc": {"face_failures": 1}},
-            projection={"face_failures": True},
-            return_document=ReturnDocument.AFTER,
+    def face_state(self, jti: str, now: datetime) -> SessionFaceState | None:
+        """The face-step state of a live session; None once it is revoked or expired."""
+        document = self._sessions.find_one(
+            {"_id": jti, "revoked_at": None, "expires_at": {"$gt": now}},
+            {"face_attempts": True, "enrollment_authorized_by": True},
         )
-        return int(document["face_failures"]) if document else 0
+        if document is None:
+            return None
+        return SessionFaceState(
+            face_attempts=int(document.get("face_attempts") or 0),
+            enrollment_authorized_by=document.get("enrollment_authorized_by"),
+        )
 
     @translate_unavailable
-    def revoke_all_for_user(self, user_id: str, now: datetime) -> int:
-        result = self._sessions.update_many(
-            {"user_id": user_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
+    def reserve_face_attempt(self, jti: str, now: datetime, limit: int) -> int | None:
+        """Take one of the session's `limit` face attempts, atomically, before the comparison
+        it pays for. Returns the attempt's number (1..limit), or None when the session is
+        revoked, expired or has no attempt left."""
+        document = self._sessions.find_one_and_update(
+            {
+                "_id": jti,
+                "revoked_at": None,
+                "expires_at": {"$gt": now},
+                "$or": [{"face_attempts": {"$exists": False}}, {"face_attempts": {"$lt": limit}}],
+            },
+            {"$inc": {"face_attempts": 1}},
+            projection={"face_attempts": True},
+            return_document=ReturnDocument.AFTER,
         )
+        return int(document["face_attempts"]) if document else None
+
+    @translate_unavailable
+    def authorize_enrollment(self, jti: str, method: str, now: datetime) -> bool:
+        """Mark a live session as allowed to put a face on its account (a one-time code was
+        used for it). False when the session is no longer live."""
+        result = self._sessions.update_one(
+            {"_id": jti, "revoked_at": None, "expires_at": {"$gt": now}},
+            {"$set": {"enrollment_authorized_by": method}},
+        )
+        return result.modified_count == 1
+
+    @translate_unavailable
+    def revoke_all_for_user(self, user_id: str, now: datetime, keep: str | None = None) -> int:
+        """Revoke every live session of the user, except the one whose jti is `keep`."""
+        query: dict[str, object] = {"user_id": user_id, "revoked_at": None}
+        if keep is not None:
+            query["_id"] = {"$ne": keep}
+        result = self._sessions.update_many(query, {"$set": {"revoked_at": now}})
         return result.modified_count

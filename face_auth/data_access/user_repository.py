@@ -24,7 +24,7 @@ def _to_user(document: dict[str, Any]) -> User:
 
 class UserRepository:
     def __init__(self, database: Database) -> None:
-        self._users = database.db[USERS_COLLECTION]
+        self._users = database.durable(USERS_COLLECTION)
 
     @translate_unavailable
     def add(self, new_user: NewUser) -> User:
@@ -48,6 +48,16 @@ class UserRepository:
             return None
         document = self._users.find_one({"_id": object_id})
         return _to_user(document) if document else None
+
+    @translate_unavailable
+    def set_password_hash(self, user_id: str, password_hash: str) -> bool:
+        object_id = _object_id(user_id)
+        if object_id is None:
+            return False
+        result = self._users.update_one(
+            {"_id": object_id}, {"$set": {"password_hash": password_hash}}
+        )
+        return result.modified_count == 1
 
     @translate_unavailable
     def exists(self, email: str, username: str) -> bool:

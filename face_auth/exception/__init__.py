@@ -58,8 +58,16 @@ class FactorRequired(FaceAuthError):
 
 
 class AccountLocked(FaceAuthError):
+    """Too many failed password attempts for this email or from this client: wait
+    `retry_after` seconds."""
+
     code = "too_many_attempts"
-    message = "Too many failed sign-in attempts for this email. Try again later."
+    message = "Too many failed sign-in attempts. Try again later."
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        retry = f"Too many failed sign-in attempts. Try again in {retry_after} seconds."
+        super().__init__(message or retry)
+        self.retry_after = max(1, retry_after)
 
 
 class CsrfFailed(FaceAuthError):
@@ -111,3 +119,40 @@ class TooManyAttempts(NotAuthenticated):
 class ServiceBusy(FaceAuthError):
     code = "busy"
     message = "The service is busy. Please try again in a few seconds."
+
+
+class FaceHeld(FaceAuthError):
+    """Too many consecutive face failures on this account: the face step waits `retry_after`
+    seconds (for everyone, the right face included)."""
+
+    code = "face_held"
+    message = "Too many failed face checks on this account. Try again later."
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
+class EnrollmentCodeRequired(FaceAuthError):
+    """Putting a face on this account needs a recovery code or an administrator's code."""
+
+    code = "enrollment_code_required"
+    message = (
+        "To enroll a face on this account, enter one of your recovery codes or an enrollment "
+        "code from your administrator."
+    )
+
+
+class InvalidCode(FaceAuthError):
+    code = "invalid_code"
+    message = "This code is not valid. It may have been used already or have expired."
+
+
+class TemplateOutdated(FaceAuthError):
+    """The stored template was made by another model or preprocessing version."""
+
+    code = "enroll_again"
+    message = (
+        "Your face template was made by an older version of the face model and cannot be "
+        "compared. Enroll your face again (a recovery code lets you do so)."
+    )

@@ -21,7 +21,7 @@ class ReasonCode(StrEnum):
 REASONS: dict[ReasonCode, str] = {
     ReasonCode.ACCEPTED: "face accepted",
     ReasonCode.NO_FACE: "no face",
-    ReasonCode.TWO_FACES: "two faces",
+    ReasonCode.TWO_FACES: "someone else is in the picture",
     ReasonCode.FACE_TOO_SMALL: "move closer to the camera",
     ReasonCode.TOO_DARK_OR_BLURRY: "too dark/blurry",
     ReasonCode.NOT_FRONTAL: "turn toward the camera",

@@ -15,6 +15,7 @@
     enroll_face: "/application/face/enroll",
     verify_face: "/application/face/verify",
     login: "/auth/login",
+    enrollment_code: "/application/face/recover",
   };
 
   const video = document.getElementById("preview");
@@ -28,10 +29,15 @@
   const result = document.getElementById("result");
   const resultMessage = document.getElementById("result-message");
   const frameReasons = document.getElementById("frame-reasons");
+  const codesPanel = document.getElementById("recovery-codes");
+  const codeList = document.getElementById("recovery-code-list");
+  const downloadCodes = document.getElementById("download-codes");
+  const codesSaved = document.getElementById("codes-saved");
 
+  // The page carries this session's CSRF token (the cookie is HttpOnly).
   function csrfToken() {
-    const match = document.cookie.match(/(?:^|;\s*)csrf_token=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
   }
 
   function showStatus(text, kind) {
@@ -117,6 +123,24 @@
     });
   }
 
+  // The first enrollment returns the recovery codes, shown this once: list them, offer them as
+  // a text file, and go on only when the user says they are saved.
+  function showRecoveryCodes(codes, next) {
+    codeList.replaceChildren();
+    codes.forEach(function (code) {
+      const item = document.createElement("li");
+      const text = document.createElement("code");
+      text.textContent = code;
+      item.appendChild(text);
+      codeList.appendChild(item);
+    });
+    const file = new Blob([codes.join("\n") + "\n"], { type: "text/plain" });
+    downloadCodes.href = URL.createObjectURL(file);
+    codesPanel.hidden = false;
+    startButton.hidden = true;
+    codesSaved.addEventListener("click", function () { window.location.assign(next); });
+  }
+
   async function upload(frames) {
     const form = new FormData();
     frames.forEach(function (blob, index) { form.append("frames", blob, "frame-" + index + ".jpg"); });
@@ -181,13 +205,21 @@
     spinner.hidden = true;
     const body = outcome.body;
     if (outcome.response.ok && body.accepted) {
+      const next = body.redirect || "/application/";
+      if (body.recovery_codes) {
+        showResult(true, "Your face is enrolled. Save your recovery codes before you go on.",
+          body.frames);
+        showRecoveryCodes(body.recovery_codes, next);
+        return;
+      }
       showResult(true, root.dataset.mode === "enroll"
         ? "Your face is enrolled. Taking you to your account…"
         : "Face verified. Taking you to your account…", body.frames);
-      setTimeout(function () { window.location.assign(body.redirect || "/application/"); }, 1200);
+      setTimeout(function () { window.location.assign(next); }, 1200);
       return;
     }
-    if (outcome.response.status === 401 && body.error !== "face_mismatch") {
+    const status = outcome.response.status;
+    if ((status === 401 && body.error !== "face_mismatch") || status === 403 || status === 409) {
       // The session expired or was revoked, or another step comes first.
       showResult(false, body.message || "Your sign-in expired. Sign in again.");
       const target = NEXT_PAGES[body.next] || NEXT_PAGES.login;

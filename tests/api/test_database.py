@@ -16,7 +16,15 @@ from pydantic import SecretStr
 from app import create_app
 from face_auth.config import Settings
 from face_auth.data_access import EmbeddedMongoServer
-from tests.support import PASSWORD, ROOT, csrf_headers, pid_alive, registration, running_app
+from tests.support import (
+    PASSWORD,
+    ROOT,
+    STARTUP_SECONDS,
+    csrf_headers,
+    pid_alive,
+    registration,
+    running_app,
+)
 
 
 @pytest.mark.slow
@@ -46,7 +54,7 @@ def test_embedded_database_keeps_users_across_restart_and_stops_cleanly(tmp_path
     with running_app(env, tmp_path / "app2.log") as base_url, httpx.Client(base_url=base_url) as c:
         # Same secret file and stored session: the token from before the restart still works.
         c.cookies.set("access_token", token)
-        assert c.get("/api/v1/me").json()["user"]["email"] == body["email"]
+        assert c.get("/api/v1/me").json()["factors"] == ["pwd"]
         c.cookies.clear()
         login = {"email": body["email"], "password": PASSWORD}
         assert c.post("/api/v1/sessions", json=login, headers=csrf_headers(c)).status_code == 200
@@ -56,7 +64,7 @@ def test_embedded_database_keeps_users_across_restart_and_stops_cleanly(tmp_path
 
 @pytest.fixture
 def doomed_server(tmp_path: Path) -> Iterator[EmbeddedMongoServer]:
-    server = EmbeddedMongoServer(tmp_path / "doomed" / "db")
+    server = EmbeddedMongoServer(tmp_path / "doomed" / "db", STARTUP_SECONDS)
     server.start()
     yield server
     server.stop()

@@ -2,6 +2,7 @@
 
 import base64
 import io
+import re
 
 import cv2
 import httpx
@@ -63,7 +64,15 @@ def test_full_flow_register_password_enroll_logout_password_verify(
     assert body["accepted"] is True
     assert body["frames_used"] >= 6
     assert len(body["frames"]) == 8
+    # The first enrollment shows the recovery codes, once; only their hashes are stored.
+    codes = body["recovery_codes"]
+    assert len(codes) == settings.recovery_codes == len(set(codes))
+    assert all(re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){5}", code) for code in codes)
+    stored = mongo[settings.database_name]["recovery_codes"].find_one()
+    assert len(stored["codes"]) == len(codes)
+    assert not set(codes) & set(stored["codes"])
     assert client.get("/api/v1/me").json()["factors"] == ["pwd", "face"]
+    assert client.get("/api/v1/face").json()["recovery_codes_left"] == len(codes)
     assert client.get("/application/").status_code == 200
 
     [template] = stored_templates(mongo, settings)
@@ -85,6 +94,7 @@ def test_full_flow_register_password_enroll_logout_password_verify(
     assert verified.status_code == 200, verified.text
     result = verified.json()
     assert result["accepted"] is True
+    assert "recovery_codes" not in result
     assert result["similarity"] >= result["threshold"] == settings.face_match_threshold
     assert client.cookies[ACCESS_COOKIE] != password_token
     assert client.get("/api/v1/application").status_code == 200
@@ -109,7 +119,10 @@ def test_other_person_is_refused_and_app_stays_closed(
     body = refused.json()
     assert body["error"] == "face_mismatch"
     assert body["result"]["accepted"] is False
-    assert body["result"]["similarity"] < body["result"]["threshold"]
+    assert body["result"]["reason"] == "did not match"
+    # A refusal carries no score: it would guide a search for an image that scores higher.
+    assert "similarity" not in refused.text
+    assert "threshold" not in refused.text
     assert client.get("/api/v1/application").status_code == 401
     assert client.get("/application/").headers["location"] == "/application/face/verify"
 
@@ -251,8 +264,14 @@ def test_deleting_biometric_data(
 
     client.cookies.clear()
     assert login(client, user["email"], PASSWORD).json()["next"] == "enroll_face"
-    # A password-only session may not delete biometric data.
+    # A password-only session may not delete biometric data...
     assert client.delete("/api/v1/face", headers=csrf_headers(client)).status_code == 401
+    # ...nor put a face back on the account: that needs a full session or a one-time code.
+    refused = post_frames(client, "enroll", alice.enroll)
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "enrollment_code_required"
+    assert refused.json()["next"] == "enrollment_code"
+    assert stored_templates(mongo, settings) == []
 
 
 def test_face_pages_route_by_state(client: TestClient, alice: PersonFrames) -> None:

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from app import create_app
 from face_auth.config import Settings
 from tests.api.test_face_api import post_frames, signed_in
+from tests.api.test_face_attempts import raw_upload
 from tests.face_data import PersonFrames
 
 pytestmark = pytest.mark.models
@@ -63,3 +64,16 @@ def test_full_queue_is_refused_with_503_and_retry_after(
     assert second.status_code == 503
     assert second.json()["error"] == "busy"
     assert second.headers["retry-after"] == "2"
+
+
+def test_a_full_runner_refuses_before_the_upload_is_read(
+    single_worker_client: TestClient, alice: PersonFrames
+) -> None:
+    client = single_worker_client
+    signed_in(client, "busyfirst")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(post_frames, client, "enroll", alice.enroll)
+        wait_until_busy(client)
+        refused = raw_upload(client, "/api/v1/face/enroll", megabytes=40)
+        assert first.result().status_code == 200
+    assert refused == (503, 0)

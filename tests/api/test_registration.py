@@ -103,6 +103,8 @@ def test_concurrent_duplicate_registrations_exactly_one_wins(
         "MONGODB_URI": mongo_server.uri,
         "FACE_AUTH_DATABASE_NAME": settings.database_name,
         "FACE_AUTH_DATA_DIR": str(tmp_path / "data"),
+        # Every one of them costs a bcrypt hash; a busy machine must not turn that into 503s.
+        "FACE_AUTH_PASSWORD_QUEUE_WAIT_SECONDS": "60",
     }
     with running_app(env, tmp_path / "app.log") as base_url, httpx.Client(base_url=base_url) as c:
         headers = csrf_headers(c)
@@ -114,6 +116,6 @@ def test_concurrent_duplicate_registrations_exactly_one_wins(
         with ThreadPoolExecutor(max_workers=8) as pool:
             statuses = list(pool.map(attempt, range(8)))
 
-    assert sorted(statuses) == [201] + [409] * 7
+    assert sorted(statuses) == [201] + [409] * 7, statuses
     users = mongo[settings.database_name]["users"]
     assert users.count_documents({"email": "user_race@example.com"}) == 1

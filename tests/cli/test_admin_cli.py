@@ -1,4 +1,5 @@
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -8,17 +9,11 @@ from pymongo import MongoClient
 from face_auth.cli import main
 from face_auth.config import Settings
 from face_auth.data_access import EmbeddedMongoServer
+from face_auth.utils import utc_now
+from tests.api.test_face_api import post_frames
 from tests.api.test_login import create_user, login
-from tests.support import PASSWORD
-
-
-@pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Settings:
-    assert settings.mongodb_uri is not None
-    monkeypatch.setenv("MONGODB_URI", settings.mongodb_uri.get_secret_value())
-    monkeypatch.setenv("FACE_AUTH_DATABASE_NAME", settings.database_name)
-    monkeypatch.setenv("FACE_AUTH_DATA_DIR", str(settings.data_dir))
-    return settings
+from tests.face_data import PersonFrames
+from tests.support import PASSWORD, STARTUP_SECONDS, csrf_headers
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, object]:
@@ -46,8 +41,17 @@ def test_users_list_show_unlock_delete(
 
     assert run(capsys, "users", "unlock", user["email"]) == (0, {"unlocked": True})
     assert login(client, user["email"], PASSWORD).status_code == 200
-    assert run(capsys, "face", "reset", user["email"]) == (0, {"reset": True})
+    code, reset = run(capsys, "face", "reset", user["email"])
+    assert code == 0 and reset["reset"] is True
     assert db["embeddings"].count_documents({"user_id": user_id}) == 0
+    # The one-time enrollment code for the administrator to hand over, with its expiry.
+    expires_at = datetime.fromisoformat(reset["expires_at"])
+    lifetime = timedelta(hours=cli_env.enrollment_code_hours)
+    assert abs(expires_at - utc_now() - lifetime) < timedelta(minutes=1)
+    stored = db["recovery_codes"].find_one({"_id": user_id})
+    assert reset["enrollment_code"] not in str(stored)  # only its hash is kept
+    assert db["audit"].count_documents({"user_id": user_id,
+                                        "event": "enrollment_code_issued"}) == 1  # fmt: skip
 
     assert run(capsys, "users", "delete", user["email"])[0] == 0
     assert db["users"].count_documents({"email": user["email"]}) == 0
@@ -111,7 +115,7 @@ def test_cli_uses_the_embedded_server_the_app_runs_or_starts_its_own(
 
     # A server already running on that storage (as `make run` leaves it): the CLI must use it,
     # since a second server cannot open the same storage.
-    with EmbeddedMongoServer(tmp_path / "data" / "db") as running:
+    with EmbeddedMongoServer(tmp_path / "data" / "db", STARTUP_SECONDS) as running:
         assert running.uri is not None
         MongoClient(running.uri)["face_auth"]["users"].insert_one({"email": "x@example.com",
             "username": "x", "name": "X", "phone": "+15551234567", "password_hash": "h",
@@ -119,3 +123,32 @@ def test_cli_uses_the_embedded_server_the_app_runs_or_starts_its_own(
         code, users = run(capsys, "users", "list")
     assert code == 0
     assert [u["email"] for u in users] == ["x@example.com"]
+
+
+@pytest.mark.models
+def test_face_reset_code_lets_the_user_enroll_again_once(
+    client: TestClient,
+    cli_env: Settings,
+    alice: PersonFrames,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    user = create_user(client, "resetcode")
+    login(client, user["email"], PASSWORD)
+    assert post_frames(client, "enroll", alice.enroll).status_code == 200
+    code, reset = run(capsys, "face", "reset", user["email"])
+    assert code == 0
+
+    client.cookies.clear()
+    login(client, user["email"], PASSWORD)
+    assert post_frames(client, "enroll", alice.verify).status_code == 403  # no code: refused
+    headers = csrf_headers(client)
+    body = {"code": reset["enrollment_code"]}
+    assert client.post("/api/v1/face/recovery", json=body, headers=headers).status_code == 200
+    assert post_frames(client, "enroll", alice.verify).status_code == 200
+    assert client.get("/api/v1/me").json()["factors"] == ["pwd", "face"]
+
+    client.cookies.clear()
+    login(client, user["email"], PASSWORD)
+    headers = csrf_headers(client)
+    again = client.post("/api/v1/face/recovery", json=body, headers=headers)
+    assert again.status_code == 401  # used up

@@ -1,12 +1,14 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from face_auth.cli import main
 from tests.api.test_face_api import no_face_frame
 from tests.conftest import MODELS_DIR
 from tests.face_data import PersonFrames
+from tests.pipeline.helpers import upscaled_photo
 
 pytestmark = pytest.mark.models
 
@@ -71,6 +73,25 @@ def test_compare_same_and_different_person(
     assert same["similarity"] > different["similarity"]
 
 
+def test_embed_takes_phone_sized_photos(
+    dataset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """12 MP photos (the old 2048 x 2048 cap refused them) embed like a 1 MP copy, which
+    needs no shrinking."""
+    originals = sorted((dataset_dir / "train" / "jerry_seinfeld").glob("*"))[:2]
+    big = [write(tmp_path / f"{n}.jpg", upscaled_photo(path)) for n, path in enumerate(originals)]
+    small = [
+        write(tmp_path / f"{n}_small.jpg", upscaled_photo(path, 1200))
+        for n, path in enumerate(originals)
+    ]
+
+    assert main(["embed", *big, *small]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    vectors = [np.array(line["embedding"]) for line in lines]
+    for large, copy in zip(vectors[:2], vectors[2:], strict=True):
+        assert float(large @ copy) > 0.9
+
+
 def test_evaluate_reports_rates_and_writes_a_roc_plot(
     dataset_dir: Path, face_models: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -79,15 +100,26 @@ def test_evaluate_reports_rates_and_writes_a_roc_plot(
         (folder / person).mkdir(parents=True)
         for photo in sorted((dataset_dir / "train" / person).glob("*"))[:10]:
             (folder / person / photo.name).write_bytes(photo.read_bytes())
+    # One of them as a 12 MP phone photo: photo mode takes it like the others.
+    phone = folder / "mindy_kaling" / "phone.jpg"
+    phone.write_bytes(upscaled_photo(sorted((folder / "mindy_kaling").glob("*"))[0]))
     roc = tmp_path / "roc.png"
 
     assert main(["evaluate", str(folder), "--relaxed-gates", "--roc", str(roc)]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["people"] == 2 and report["images"] == 20
+    assert report["people"] == 2 and report["images"] == 21
+    assert "mindy_kaling/phone.jpg" not in report["rejected"]
     enrollment = report["enrollment"]
     assert enrollment["genuine"] > 0 and enrollment["impostor"] > 0
     assert enrollment["genuine_mean"] > enrollment["impostor_mean"] + 0.3
-    assert report["single_image_pairs"]["genuine"] + report["single_image_pairs"]["impostor"] == (
+    pairs = report["single_image_pairs"]
+    assert pairs["genuine"] + pairs["impostor"] == (
         report["usable_images"] * (report["usable_images"] - 1) // 2
     )
+    assert set(pairs["tar_at_far"]) == {"1%", "0.1%"}
+    assert 0.5 < pairs["tar_at_far"]["1%"]["tar"] <= 1.0
+    closest = report["closest_impostor_pairs"]
+    assert len(closest) == 5
+    assert closest[0]["similarity"] == pairs["highest_impostor"]
+    assert all(pair["a"].split("/")[0] != pair["b"].split("/")[0] for pair in closest)
     assert roc.read_bytes().startswith(b"\x89PNG")

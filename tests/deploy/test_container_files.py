@@ -129,10 +129,10 @@ def test_runtime_runs_as_a_non_root_user(runtime: Stage) -> None:
     assert kinds.index("USER") > max(i for i, kind in enumerate(kinds) if kind == "RUN")
 
 
-def test_healthcheck_hits_healthz_with_python(runtime: Stage) -> None:
+def test_healthcheck_probes_readiness_with_python(runtime: Stage) -> None:
     checks = runtime.values("HEALTHCHECK")
     assert len(checks) == 1
-    assert "/healthz" in checks[0]
+    assert "/readyz" in checks[0]
     assert "urllib" in checks[0]
     assert "curl" not in checks[0] and "wget" not in checks[0]
 
@@ -318,6 +318,13 @@ def test_app_waits_for_a_healthy_mongo_and_uses_it(compose: dict[str, Any]) -> N
     assert uri.hostname == "mongo" and "mongo" in services
     assert parse_qs(uri.query)["replicaSet"] == ["rs0"]
     assert app["build"] in (".", {"context": "."})
+
+
+def test_app_healthcheck_probes_readiness(compose: dict[str, Any]) -> None:
+    check = " ".join(compose["services"]["app"]["healthcheck"]["test"])
+    assert "/readyz" in check
+    caddy_waits_for = compose["services"]["caddy"]["depends_on"]["app"]["condition"]
+    assert caddy_waits_for == "service_healthy"
 
 
 def test_app_settings_in_compose(compose: dict[str, Any]) -> None:

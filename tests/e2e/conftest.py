@@ -178,12 +178,18 @@ def open_tab(
 
 
 @pytest.fixture
-def enrolled_user(open_tab: Callable[[str], Tab], live_app: str) -> User:
-    """Jerry, registered, enrolled from his first camera video in the browser, logged out."""
+def enrolled_with_codes(open_tab: Callable[[str], Tab], live_app: str) -> tuple[User, list[str]]:
+    """Jerry, registered, enrolled from his first camera video in the browser, logged out; with
+    the recovery codes the page showed him."""
     user = User.new("Jerry Seinfeld")
     register_via_api(live_app, user)
     tab = open_tab(ENROLL)
     login_on_page(tab, user, "/application/face/enroll")
-    enroll_on_page(tab, user)
+    codes = enroll_on_page(tab, user)
     log_out(tab)
-    return user
+    return user, codes
+
+
+@pytest.fixture
+def enrolled_user(enrolled_with_codes: tuple[User, list[str]]) -> User:
+    return enrolled_with_codes[0]

@@ -18,6 +18,8 @@ FRAMES = 8
 
 # What face_capture.js shows; the tests read these from the page.
 ENROLLED = "Your face is enrolled. Taking you to your account…"
+ENROLLED_WITH_CODES = "Your face is enrolled. Save your recovery codes before you go on."
+RECOVERY_CODES = 10
 VERIFIED = "Face verified. Taking you to your account…"
 MISMATCH = "The face does not match the enrolled face."
 CAMERA_DENIED = (
@@ -139,14 +141,39 @@ def expect_application(tab: Tab, user: User) -> None:
     expect(page.locator(".details")).to_contain_text(user.email)
 
 
-def enroll_on_page(tab: Tab, user: User, shots: bool = False) -> None:
-    """From the enrollment page to the protected app, with the camera."""
+def enroll_on_page(tab: Tab, user: User, shots: bool = False) -> list[str]:
+    """From the enrollment page to the protected app, with the camera. A first enrollment
+    shows the recovery codes once, with a download; they are returned (as downloaded)."""
     start_capture(tab, "enroll", shots)
-    assert face_result(tab) == ENROLLED
+    message = face_result(tab)
     expect(tab.page.locator("#result-message")).to_have_class(re.compile(r"\bsuccess\b"))
+    codes: list[str] = []
+    if message == ENROLLED_WITH_CODES:
+        codes = save_recovery_codes(tab, shots)
+    else:
+        assert message == ENROLLED
     if shots:
         tab.shot("enrolled")
     expect_application(tab, user)
+    return codes
+
+
+def save_recovery_codes(tab: Tab, shots: bool = False) -> list[str]:
+    """The codes panel: the listed codes equal the downloaded file; continue to the app."""
+    page = tab.page
+    listed = page.locator("#recovery-code-list li")
+    expect(listed).to_have_count(RECOVERY_CODES)
+    codes = [text.strip() for text in listed.all_inner_texts()]
+    assert all(re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){5}", code) for code in codes), codes
+    if shots:
+        tab.shot("recovery-codes")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download the codes").click()
+    download = download_info.value
+    assert download.suggested_filename == "face_auth-recovery-codes.txt"
+    assert Path(download.path()).read_text().split() == codes
+    page.get_by_role("button", name="I have saved them: continue").click()
+    return codes
 
 
 def log_out(tab: Tab) -> None:

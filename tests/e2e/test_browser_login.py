@@ -6,6 +6,7 @@ Jerry's enrollment video, another video of Jerry, Mindy's video, or a refused ca
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -47,11 +48,53 @@ def test_register_log_in_and_enroll_from_the_camera(open_tab: OpenTab) -> None:
     register_on_page(tab, user, shots=True)
     login_on_page(tab, user, "/application/face/enroll", shots=True)
     assert factors(tab) == ["pwd"]
-    enroll_on_page(tab, user, shots=True)
+    expect(tab.page.locator("#enroll-window")).to_contain_text(
+        "You can enroll with your password alone until"
+    )
+    codes = enroll_on_page(tab, user, shots=True)
 
+    assert len(codes) == 10
     assert factors(tab) == ["pwd", "face"]
     expect(tab.page.get_by_role("link", name="Re-enroll my face")).to_be_visible()
+    expect(tab.page.locator("#recovery-codes-left")).to_have_text("10 recovery codes left")
     tab.shot("application")
+
+    # Shown once: re-enrolling (full session) shows no codes, and the page never lists them.
+    tab.page.goto("/application/face/enroll")
+    assert enroll_on_page(tab, user) == []
+    assert not any(code in tab.page.content() for code in codes)
+
+
+def test_a_recovery_code_re_enrolls_from_a_new_camera(
+    open_tab: OpenTab, enrolled_with_codes: tuple[User, list[str]]
+) -> None:
+    user, codes = enrolled_with_codes
+    tab = open_tab(VERIFY)
+    page = tab.page
+
+    login_on_page(tab, user, "/application/face/verify")
+    page.get_by_role("link", name="Use a recovery code").click()
+    tab.path_is("/application/face/recover")
+    page.fill("#code", "wrong-code")
+    page.get_by_role("button", name="Continue to enrollment").click()
+    expect(page.get_by_role("alert")).to_contain_text("This code is not valid")
+    page.fill("#code", codes[0].lower())
+    tab.shot("recovery-code")
+    page.get_by_role("button", name="Continue to enrollment").click()
+    tab.path_is("/application/face/enroll")
+    assert enroll_on_page(tab, user) == []  # not a first enrollment: no new codes
+    expect(page.locator("#recovery-codes-left")).to_have_text("9 recovery codes left")
+
+    # Regenerate: a new set, shown once with a download; the used and unused old codes die.
+    page.get_by_role("button", name="New recovery codes").click()
+    expect(page.locator("h1")).to_have_text("Your new recovery codes")
+    fresh = [text.strip() for text in page.locator("#recovery-code-list li").all_inner_texts()]
+    assert len(fresh) == 10 and not set(fresh) & set(codes)
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download the codes").click()
+    assert Path(download_info.value.path()).read_text().split() == fresh
+    page.get_by_role("link", name="I have saved them").click()
+    expect(page.locator("#recovery-codes-left")).to_have_text("10 recovery codes left")
 
 
 def test_log_in_again_and_verify_the_same_face(open_tab: OpenTab, enrolled_user: User) -> None:

@@ -53,6 +53,37 @@ def encode(rgb: np.ndarray, image_format: str = "JPEG", **options: object) -> by
     return buffer.getvalue()
 
 
+def jpeg_declaring(width: int, height: int) -> bytes:
+    """A small valid JPEG whose frame header (SOF0) is rewritten to claim width x height:
+    what a decompression bomb looks like from its header."""
+    data = bytearray(encode(np.full((8, 8, 3), 128, dtype=np.uint8), "JPEG"))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
+
+
+def quadrants(width: int, height: int) -> np.ndarray:
+    """An image in four flat colours (red, green / blue, white), smoothly upscaled: shows
+    whether a decoded copy kept its orientation."""
+    small = np.array(
+        [[[220, 30, 30], [30, 200, 30]], [[30, 30, 220], [235, 235, 235]]], dtype=np.uint8
+    )
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST)
+
+
+def upscaled_photo(path: Path, long_side: int = 4000) -> bytes:
+    """A phone-photo-sized JPEG of a dataset photo: scaled up (bicubic) to ``long_side`` on
+    its longest side, 12 MP for a 4:3 photo, with mild sensor-like noise so it compresses
+    like a photo."""
+    rgb = load_rgb(path)
+    scale = long_side / max(rgb.shape[:2])
+    width, height = round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)
+    big = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_CUBIC).astype(np.int16)
+    noise = np.random.default_rng(0).integers(-4, 5, (height // 4, width // 4), np.int16)
+    big += cv2.resize(noise, (width, height), interpolation=cv2.INTER_NEAREST)[..., None]
+    return encode(np.clip(big, 0, 255).astype(np.uint8), "JPEG", quality=90)
+
+
 def resize_to_height(rgb: np.ndarray, height: int) -> np.ndarray:
     width = max(1, round(rgb.shape[1] * height / rgb.shape[0]))
     interpolation = cv2.INTER_AREA if height < rgb.shape[0] else cv2.INTER_CUBIC

@@ -1,5 +1,6 @@
 import io
 import struct
+import time
 import zlib
 
 import numpy as np
@@ -7,8 +8,8 @@ import pytest
 from PIL import Image
 
 from face_auth.face_pipeline import FrameRejected, PipelineConfig, ReasonCode, decode_image
-from face_auth.face_pipeline.decode import sniff_format
-from tests.pipeline.helpers import encode
+from face_auth.face_pipeline.decode import sniff_format, working_size
+from tests.pipeline.helpers import encode, jpeg_declaring, quadrants
 
 CONFIG = PipelineConfig()
 
@@ -102,20 +103,93 @@ def test_too_many_bytes_is_rejected_before_decoding() -> None:
 
 
 def test_too_many_pixels_is_rejected_from_the_header() -> None:
-    # 3000 x 3000 header with no real pixel data: decoding it would fail as corrupt, so
+    # Headers with no real pixel data behind them: decoding would fail as corrupt, so
     # IMAGE_TOO_LARGE proves the size was checked before any decoding.
-    assert rejection_code(png_header_only(3000, 3000)) == ReasonCode.IMAGE_TOO_LARGE
-    assert rejection_code(png_header_only(64, 64)) == ReasonCode.CORRUPT_IMAGE
+    assert rejection_code(jpeg_declaring(12_000, 10_000)) == ReasonCode.IMAGE_TOO_LARGE
+    assert rejection_code(png_header_only(6000, 5000)) == ReasonCode.IMAGE_TOO_LARGE
+    assert rejection_code(png_header_only(3000, 3000)) == ReasonCode.CORRUPT_IMAGE
 
 
-def test_decompression_bomb_header_is_too_large() -> None:
-    assert rejection_code(png_header_only(100_000, 100_000)) == ReasonCode.IMAGE_TOO_LARGE
+def test_a_tiny_jpeg_declaring_48_megapixels_costs_only_its_working_size() -> None:
+    # libjpeg fills the missing data with grey; decoded at 1/4 scale, it stays cheap.
+    started = time.perf_counter()
+    assert decode_image(jpeg_declaring(8000, 6000), CONFIG).shape == (1200, 1600, 3)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_decompression_bombs_are_refused_fast() -> None:
+    bombs = [
+        jpeg_declaring(12_000, 10_000),  # 120 MP: over max_pixels, under Pillow's own limit
+        jpeg_declaring(65_000, 65_000),  # 4.2 GP: Pillow's DecompressionBombError
+        png_header_only(100_000, 100_000),
+    ]
+    for bomb in bombs:
+        started = time.perf_counter()
+        assert rejection_code(bomb) == ReasonCode.IMAGE_TOO_LARGE
+        assert time.perf_counter() - started < 0.5
 
 
 def test_pixel_limit_is_inclusive() -> None:
     data = encode(red_square(50), "PNG")
     assert rejection_code(data, PipelineConfig(max_pixels=2499)) == ReasonCode.IMAGE_TOO_LARGE
     assert decode_image(data, PipelineConfig(max_pixels=2500)).shape == (50, 50, 3)
+    whole = PipelineConfig(max_full_decode_pixels=2499)
+    assert rejection_code(data, whole) == ReasonCode.IMAGE_TOO_LARGE
+
+
+@pytest.fixture(scope="module")
+def photo_48mp() -> bytes:
+    """A 48 MP (8000 x 6000) JPEG, the size of a phone's full-resolution photo."""
+    return encode(quadrants(8000, 6000), "JPEG", quality=90)
+
+
+def test_48_megapixel_jpeg_is_decoded_to_the_working_size(photo_48mp: bytes) -> None:
+    started = time.perf_counter()
+    rgb = decode_image(photo_48mp, CONFIG)
+    elapsed = time.perf_counter() - started
+    assert rgb.shape == (1200, 1600, 3)
+    # The colours stay where they were: red top left, green top right, blue bottom left.
+    assert rgb[300, 400].tolist() == pytest.approx([220, 30, 30], abs=8)
+    assert rgb[300, 1200].tolist() == pytest.approx([30, 200, 30], abs=8)
+    assert rgb[900, 400].tolist() == pytest.approx([30, 30, 220], abs=8)
+    # ~0.1 s on 2 cores (docs/accuracy.md); decoding it whole took ~0.55 s.
+    assert elapsed < 2.0
+
+
+def test_48_megapixel_png_is_refused_but_a_smaller_one_is_shrunk() -> None:
+    assert rejection_code(png_header_only(8000, 6000)) == ReasonCode.IMAGE_TOO_LARGE
+    wide = encode(quadrants(2400, 1000), "PNG")
+    rgb = decode_image(wide, CONFIG)
+    assert rgb.shape == (667, 1600, 3)
+    assert rgb[150, 1300].tolist() == [30, 200, 30]
+
+
+def test_large_jpeg_with_exif_rotation_is_upright_and_shrunk() -> None:
+    stored = Image.fromarray(quadrants(4000, 3000))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # display after a 90 degree clockwise turn
+    buffer = io.BytesIO()
+    stored.save(buffer, format="JPEG", quality=90, exif=exif)
+    rgb = decode_image(buffer.getvalue(), CONFIG)
+    assert rgb.shape == (1600, 1200, 3)
+    # Turned clockwise, the stored bottom-left (blue) quadrant is now top left.
+    assert rgb[300, 300].tolist() == pytest.approx([30, 30, 220], abs=8)
+
+
+def test_small_frames_are_left_at_their_size() -> None:
+    frame = encode(quadrants(640, 480), "JPEG", quality=95)
+    assert decode_image(frame, CONFIG).shape == (480, 640, 3)
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [((8000, 6000), (1600, 1200)), ((3000, 4000), (1200, 1600)), ((640, 480), (640, 480)),
+     ((1601, 10), (1600, 10)), ((10_000, 1), (1600, 1))],
+)  # fmt: skip
+def test_working_size_bounds_the_longest_side(
+    size: tuple[int, int], expected: tuple[int, int]
+) -> None:
+    assert working_size(*size, 1600) == expected
 
 
 def test_sniff_format() -> None:

@@ -1,4 +1,5 @@
 import math
+from dataclasses import replace
 from typing import Any
 
 import cv2
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 
 from face_auth.face_pipeline import (
+    REASONS,
     FaceDetection,
     FrameRejected,
     PipelineConfig,
@@ -119,16 +121,47 @@ def select_code(faces: list[FaceDetection]) -> ReasonCode:
     return caught.value.code
 
 
-def test_select_face_counts_only_confident_large_faces() -> None:
-    big = make_face(size=150)
-    other = make_face(center=(450.0, 200.0), size=120)
-    tiny = make_face(center=(600.0, 100.0), size=40)
-    unsure = make_face(center=(450.0, 200.0), size=150, confidence=0.5)
-    assert select_face([big, tiny, unsure], CONFIG) == big
-    assert select_code([big, other]) == ReasonCode.TWO_FACES
-    assert select_code([tiny]) == ReasonCode.FACE_TOO_SMALL
+def test_select_face_takes_the_largest_confident_face() -> None:
+    big = make_face(size=150, confidence=0.93)
+    sure_but_small = make_face(center=(450.0, 200.0), size=60, confidence=0.999)
+    unsure = make_face(center=(450.0, 200.0), size=200, confidence=0.5)
+    assert select_face([sure_but_small, unsure, big], CONFIG) == big
+    assert select_code([make_face(size=40)]) == ReasonCode.FACE_TOO_SMALL
     assert select_code([unsure]) == ReasonCode.NO_FACE
     assert select_code([]) == ReasonCode.NO_FACE
+
+
+def test_background_faces_do_not_block_the_main_face() -> None:
+    main = make_face(size=300)
+    # A blurred crowd "face" of 100 px beside a 300 px portrait (the case in issue 12):
+    # 11 % of the main face's area, however confident.
+    crowd = make_face(center=(600.0, 150.0), size=100, confidence=0.999)
+    # Someone as close as the user, but a doubtful detection (MTCNN in blur or texture).
+    doubtful = make_face(center=(650.0, 200.0), size=280, confidence=0.93)
+    assert select_face([main, crowd, doubtful], CONFIG) == main
+
+
+@pytest.mark.parametrize(
+    ("size", "confidence"),
+    [(300, 0.99), (250, 0.96), (150, 0.95)],  # area 100 %, 69 %, 25 % of the main face
+)
+def test_a_comparable_confident_second_face_is_refused(size: int, confidence: float) -> None:
+    main = make_face(size=300)
+    other = make_face(center=(650.0, 200.0), size=size, confidence=confidence)
+    with pytest.raises(FrameRejected) as caught:
+        select_face([main, other], CONFIG)
+    assert caught.value.code == ReasonCode.TWO_FACES
+    assert REASONS[caught.value.code] == "someone else is in the picture"
+
+
+def test_competitor_thresholds_come_from_the_config() -> None:
+    main = make_face(size=300)
+    other = make_face(center=(650.0, 200.0), size=140, confidence=0.97)  # 22 % of the area
+    assert select_face([main, other], CONFIG) == main
+    strict = replace(CONFIG, competitor_min_area_ratio=0.2)
+    with pytest.raises(FrameRejected):
+        select_face([main, other], strict)
+    assert select_face([main, other], replace(strict, competitor_min_confidence=0.98)) == main
 
 
 class FakeDetector:

@@ -1,6 +1,6 @@
 import pytest
 
-from face_auth.business_val.passwords import PasswordHasher, password_problem
+from face_auth.business_val.passwords import PasswordHasher, common_passwords, password_problem
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +26,10 @@ def test_password_longer_than_72_bytes_never_verifies(hasher: PasswordHasher) ->
     assert not hasher.verify(base + "extra", hashed)
 
 
+def test_the_blocklist_is_a_real_list() -> None:
+    assert len(common_passwords()) >= 10_000
+
+
 @pytest.mark.parametrize(
     ("password", "problem"),
     [
@@ -34,6 +38,11 @@ def test_password_longer_than_72_bytes_never_verifies(hasher: PasswordHasher) ->
         ("€" * 30, "72 bytes"),  # 30 characters, 90 bytes
         ("x" * 64, None),
         ("ü" * 36, None),  # exactly 72 bytes
+        ("password", "most common"),
+        ("12345678", "most common"),
+        ("Password1", "most common"),  # checked case-insensitively
+        ("iloveyou", "most common"),
+        ("correct horse battery", None),
     ],
 )
 def test_password_rules(password: str, problem: str | None) -> None:

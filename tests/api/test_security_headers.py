@@ -1,0 +1,63 @@
+"""Security headers on every kind of response, and /docs without a CDN."""
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app import create_app
+from face_auth.config import Settings
+
+EXPECTED = {
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/"),
+        ("GET", "/auth/login"),
+        ("GET", "/api/v1/csrf"),
+        ("GET", "/api/v1/me"),  # 401
+        ("GET", "/nowhere"),  # 404 page
+        ("GET", "/static/css/style.css"),
+        ("POST", "/api/v1/sessions"),  # 403 without CSRF
+        ("GET", "/healthz"),
+        ("GET", "/docs"),
+    ],
+)
+def test_every_response_carries_the_headers(client: TestClient, method: str, path: str) -> None:
+    response = client.request(method, path)
+    for name, value in EXPECTED.items():
+        assert response.headers[name] == value
+    csp = response.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "camera=(self)" in response.headers["permissions-policy"]
+    assert "strict-transport-security" not in response.headers  # plain http
+
+
+def test_hsts_only_over_https(settings: Settings) -> None:
+    with TestClient(create_app(settings), base_url="https://testserver") as https_client:
+        hsts = https_client.get("/auth/login").headers["strict-transport-security"]
+    assert "max-age=31536000" in hsts
+
+
+def test_docs_load_swagger_from_this_site(client: TestClient) -> None:
+    page = client.get("/docs").text
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert sources and all(source.startswith("/") for source in sources)
+    assert "<script>" not in page  # no inline script: the CSP would block it
+    for source in sources:
+        assert client.get(source).status_code == 200, source
+    assert client.get("/openapi.json").json()["info"]["title"] == "face_auth"
+
+
+def test_docs_can_be_turned_off(settings: Settings) -> None:
+    hidden = settings.model_copy(update={"api_docs": False})
+    with TestClient(create_app(hidden)) as quiet:
+        assert quiet.get("/docs").status_code == 404
+        assert quiet.get("/openapi.json").status_code == 404
