@@ -36,6 +36,7 @@ lint: install lint-docker
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/vulture app.py controller face_auth scripts --min-confidence 80
 
 test: lint models browser
 	$(PY) -m pytest

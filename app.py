@@ -22,10 +22,13 @@ from controller.api_docs import install_api_docs
 from controller.body_limit import BodySizeLimit, request_body_limits
 from controller.cookies import CookieTransport
 from controller.csrf import CsrfTokens, ensure_csrf_cookie, verify_csrf
+from controller.error_docs import document_error_responses
 from controller.errors import install_error_handlers
 from controller.face_runner import BoundedRunner
 from controller.metrics import PrometheusObserver, time_requests
 from controller.metrics import router as metrics_router
+from controller.oidc import FaceAuthServer
+from controller.oidc import router as oidc_router
 from controller.security_headers import SecurityHeaders
 from controller.worker_pool import WorkerPool
 from face_auth import __version__
@@ -36,22 +39,35 @@ from face_auth.business_val import (
     TokenService,
 )
 from face_auth.business_val.face import FacePolicy, FaceService
+from face_auth.business_val.liveness import (
+    LivenessMode,
+    LivenessPolicy,
+    LivenessService,
+    parse_actions,
+)
 from face_auth.business_val.lockout import FaceAttemptLimiter, FaceHoldPolicy
 from face_auth.business_val.observer import AuthObserver
+from face_auth.business_val.oidc import oidc_policy, oidc_service
 from face_auth.business_val.one_time_codes import OneTimeCodes
 from face_auth.business_val.password_lockout import LockoutPolicy, PasswordLockout
-from face_auth.config import Settings, load_or_create_secret
+from face_auth.business_val.personal_data import AccountEraser, PersonalDataService
+from face_auth.business_val.signing_keys import SigningKeys
+from face_auth.business_val.template_protection import protect_templates
+from face_auth.config import Settings, load_or_create_secret, template_master_keys
 from face_auth.data_access import (
     AuditRepository,
     DatabaseSupervisor,
+    DataKeyRepository,
     EmbeddingRepository,
     LoginAttemptRepository,
     SessionRepository,
+    TemplateCipher,
     UserRepository,
     connect,
 )
 from face_auth.data_access.database import Database
 from face_auth.data_access.face_attempt_repository import FaceAttemptRepository
+from face_auth.data_access.liveness_repository import ChallengeRepository, FrameHashRepository
 from face_auth.data_access.recovery_code_repository import RecoveryCodeRepository
 from face_auth.face_pipeline import FaceModels, PipelineConfig, load_models
 from face_auth.logger import configure_logging, get_logger, log_event
@@ -80,6 +96,25 @@ def face_policy(settings: Settings) -> FacePolicy:
         match_threshold=settings.face_match_threshold,
         max_failures=settings.face_max_failures,
         first_enroll_window=timedelta(hours=settings.face_first_enroll_hours),
+        capture_frames=face_capture_frames(settings),
+    )
+
+
+def face_capture_frames(settings: Settings) -> int:
+    """Frames a request may carry: more than face_frames only when a challenge asks for a
+    head movement (some frames are then turned away)."""
+    if settings.liveness == LivenessMode.CHALLENGE:
+        return max(settings.face_frames, settings.face_capture_frames)
+    return settings.face_frames
+
+
+def liveness_policy(settings: Settings) -> LivenessPolicy:
+    return LivenessPolicy(
+        mode=LivenessMode(settings.liveness),
+        actions=parse_actions(settings.liveness_actions),
+        challenge_lifetime=timedelta(seconds=settings.liveness_challenge_seconds),
+        replay_window=timedelta(hours=settings.liveness_replay_hours),
+        capture_frames=face_capture_frames(settings),
     )
 
 
@@ -95,6 +130,7 @@ def face_service(
     settings: Settings,
     database: Database,
     models: FaceModels,
+    embeddings: EmbeddingRepository,
     accounts: AccountService,
     tokens: TokenService,
     observer: AuthObserver,
@@ -104,7 +140,7 @@ def face_service(
         models=models,
         pipeline=pipeline_config(settings),
         policy=face_policy(settings),
-        embeddings=EmbeddingRepository(database),
+        embeddings=embeddings,
         users=UserRepository(database),
         sessions=SessionRepository(database),
         audit=audit,
@@ -117,6 +153,13 @@ def face_service(
             RecoveryCodeRepository(database), audit, settings.recovery_codes, observer
         ),
         observer=observer,
+        liveness=LivenessService(
+            liveness_policy(settings),
+            ChallengeRepository(database),
+            FrameHashRepository(database),
+            audit,
+            observer,
+        ),
     )
 
 
@@ -128,6 +171,30 @@ def lockout_policy(settings: Settings) -> LockoutPolicy:
         window=timedelta(minutes=settings.login_failure_window_minutes),
         first_hold=timedelta(seconds=settings.login_first_hold_seconds),
         max_hold=timedelta(minutes=settings.login_max_hold_minutes),
+    )
+
+
+def protected_embeddings(
+    settings: Settings, database: Database, audit: AuditRepository
+) -> EmbeddingRepository:
+    """The templates' repository, encrypting under per-user data keys; first re-wraps data
+    keys under the current master key and encrypts plaintext templates (idempotent)."""
+    current, previous = template_master_keys(settings)
+    cipher = TemplateCipher(current, previous, DataKeyRepository(database))
+    embeddings = EmbeddingRepository(database, cipher)
+    protect_templates(cipher, embeddings, audit)
+    return embeddings
+
+
+def personal_data_service(
+    database: Database, embeddings: EmbeddingRepository, accounts: AccountService
+) -> PersonalDataService:
+    audit = AuditRepository(database)
+    recovery_codes = RecoveryCodeRepository(database)
+    eraser = AccountEraser(database, embeddings)
+    codes = OneTimeCodes(recovery_codes, audit, recovery_code_count=0)
+    return PersonalDataService(
+        accounts=accounts, eraser=eraser, embeddings=embeddings, codes=codes, audit=audit
     )
 
 
@@ -163,8 +230,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             else load_or_create_secret(settings.secret_path)
         )
         tokens = TokenService(secret, settings.jwt_algorithm, SessionRepository(database))
-        embeddings = EmbeddingRepository(database)
         audit = AuditRepository(database)
+        embeddings = await run_in_threadpool(protected_embeddings, settings, database, audit)
         accounts = AccountService(
             users=UserRepository(database),
             embeddings=embeddings,
@@ -180,8 +247,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.csrf = CsrfTokens(secret)
         app.state.accounts = accounts
         app.state.faces = face_service(
-            settings, database, models, accounts, tokens, app.state.metrics
+            settings, database, models, embeddings, accounts, tokens, app.state.metrics
         )
+        app.state.personal_data = personal_data_service(database, embeddings, accounts)
         app.state.password_pool = WorkerPool(
             settings.password_workers,
             settings.password_queue_limit,
@@ -190,6 +258,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.face_runner = BoundedRunner(settings.face_workers, settings.face_queue_limit)
         app.state.metrics.track_runner(app.state.face_runner)
         app.state.readiness = ReadinessCheck(database, models, supervisor)
+        app.state.oidc = oidc_service(database, oidc_policy(settings))
+        signing_keys = SigningKeys(settings.oidc_keys_path, app.state.oidc.policy.id_token_lifetime)
+        await run_in_threadpool(signing_keys.current)  # generated once, on first start
+        app.state.oauth_server = FaceAuthServer(app.state.oidc, signing_keys)
         log_event(logger, "app_started", version=__version__, embedded_db=supervisor is not None)
         yield
     finally:
@@ -232,7 +304,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_controller.pages_router,
         auth_controller.api_router,
         auth_controller.face_api_router,
+        oidc_router,
     ):
+        document_error_responses(router)
         app.include_router(router)
     return app
 

@@ -1,10 +1,15 @@
-"""/docs: Swagger UI served from the swagger-ui-bundle package, not from a CDN, so the page
-needs no third-party script and passes the same Content-Security-Policy as every other."""
+"""/docs: Swagger UI served from the files the fastapi-offline package ships (Swagger UI 5,
+which reads FastAPI's OpenAPI 3.1), not from a CDN, so the page needs no third-party script
+and passes the same Content-Security-Policy as every other."""
 
+from pathlib import Path
+
+import fastapi_offline
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
+
+SWAGGER_FILES = Path(fastapi_offline.__file__).parent / "static"
 
 ASSETS = "/docs-assets"
 PAGE = f"""<!doctype html>
@@ -12,6 +17,7 @@ PAGE = f"""<!doctype html>
 <head>
   <meta charset="utf-8">
   <title>face_auth API</title>
+  <link rel="icon" href="{ASSETS}/favicon.png">
   <link rel="stylesheet" href="{ASSETS}/swagger-ui.css">
 </head>
 <body>
@@ -31,5 +37,5 @@ def api_docs() -> HTMLResponse:
 
 
 def install_api_docs(app: FastAPI) -> None:
-    app.mount(ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+    app.mount(ASSETS, StaticFiles(directory=SWAGGER_FILES), name="docs-assets")
     app.include_router(router)

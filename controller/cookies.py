@@ -6,12 +6,13 @@ module to set or clear a cookie and never choose attributes themselves.
 
 from datetime import datetime
 from typing import Annotated
+from urllib.parse import quote, unquote
 
 from fastapi import Depends, Request, Response
 
 from face_auth.business_val import IssuedToken
 from face_auth.config import Settings
-from face_auth.constant import ACCESS_COOKIE, CSRF_COOKIE
+from face_auth.constant import ACCESS_COOKIE, CSRF_COOKIE, RETURN_TO_COOKIE
 from face_auth.utils import utc_now
 
 # With Secure, the CSRF cookie takes the __Host- prefix: the browser then refuses it from a
@@ -53,6 +54,34 @@ class CookieTransport:
     def clear_access(self, response: Response, request: Request) -> None:
         response.delete_cookie(
             ACCESS_COOKIE, httponly=True, samesite="lax", secure=self.is_secure(request), path="/"
+        )
+
+    def read_return_to(self, request: Request) -> str | None:
+        value = request.cookies.get(RETURN_TO_COOKIE)
+        return unquote(value) if value else None
+
+    def set_return_to(
+        self, response: Response, request: Request, path: str, expires: datetime
+    ) -> None:
+        """Where the sign-in continues after the face step (checked by the caller: a relative
+        path to the authorization endpoint); lives as long as the password session."""
+        response.set_cookie(
+            RETURN_TO_COOKIE,
+            quote(path, safe=""),  # percent-encoded: only characters a cookie value may hold
+            max_age=max(int((expires - utc_now()).total_seconds()), 0),
+            httponly=True,
+            samesite="lax",
+            secure=self.is_secure(request),
+            path="/",
+        )
+
+    def clear_return_to(self, response: Response, request: Request) -> None:
+        response.delete_cookie(
+            RETURN_TO_COOKIE,
+            httponly=True,
+            samesite="lax",
+            secure=self.is_secure(request),
+            path="/",
         )
 
     def set_csrf(self, response: Response, request: Request, token: str) -> None:

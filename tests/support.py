@@ -17,6 +17,7 @@ from face_auth.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"
+METRICS_TOKEN = "test-metrics-token"
 # The embedded server's start-up bound, from the one place defaults live.
 STARTUP_SECONDS = Settings.model_fields["embedded_db_startup_seconds"].default
 
@@ -109,3 +110,10 @@ def running_app(env: dict[str, str], log_path: Path, timeout: float = 90) -> Ite
     """Run `python app.py` as a real process; yield its base URL; stop it with Ctrl-C."""
     with app_process(env, log_path, timeout) as app:
         yield app.base_url
+
+
+def metrics_text(client: httpx.Client) -> str:
+    """What Prometheus reads, with the scrape token the test settings configure."""
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert response.status_code == 200
+    return response.text

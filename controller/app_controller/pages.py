@@ -3,12 +3,23 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from controller.deps import AccountsDep, ClaimsDep, FacesDep, OptionalClaimsDep
+from controller.cookies import CookiesDep
+from controller.deps import (
+    AccountsDep,
+    ClaimsDep,
+    FacesDep,
+    OptionalClaimsDep,
+    PasswordPoolDep,
+    PersonalDataDep,
+    client_address,
+)
+from controller.oidc import applications_of
 from controller.rendering import render
 from controller.steps import PAGE_FOR_STEP
 from face_auth.business_val.face import VIA_FIRST_ENROLLMENT
+from face_auth.business_val.oidc import safe_return_to
 from face_auth.constant import NEXT_ENROLL_FACE, NEXT_ENROLLMENT_CODE
-from face_auth.exception import InvalidCode
+from face_auth.exception import InvalidCode, InvalidInput
 
 router = APIRouter(tags=["pages"])
 
@@ -25,10 +36,18 @@ def application(
     accounts: AccountsDep,
     faces: FacesDep,
     claims: ClaimsDep,
+    cookies: CookiesDep,
     face_deleted: bool = False,
     password_changed: bool = False,
+    application_revoked: bool = False,
 ) -> Response:
     accounts.require_full_session(claims)
+    # A sign-in started by an application (OpenID Connect) continues to its request.
+    return_to = safe_return_to(cookies.read_return_to(request))
+    if return_to:
+        redirect = RedirectResponse(return_to, status_code=303)
+        cookies.clear_return_to(redirect, request)
+        return redirect
     user = accounts.current_user(claims)
     face = faces.status(claims)
     context = {
@@ -38,6 +57,8 @@ def application(
         "recovery_codes_left": face.recovery_codes_left,
         "face_deleted": face_deleted,
         "password_changed": password_changed,
+        "applications": applications_of(request, claims),
+        "application_revoked": application_revoked,
     }
     return render(request, "application.html", context)
 
@@ -111,3 +132,28 @@ def face_recovery_codes(request: Request, faces: FacesDep, claims: ClaimsDep) ->
 def face_delete(faces: FacesDep, claims: ClaimsDep) -> Response:
     faces.delete(claims)
     return RedirectResponse("/application/?face_deleted=1", status_code=303)
+
+
+@router.get("/application/account/delete")
+def account_delete_page(request: Request, accounts: AccountsDep, claims: ClaimsDep) -> Response:
+    accounts.require_full_session(claims)
+    return render(request, "delete_account.html", {"errors": {}})
+
+
+@router.post("/application/account/delete")
+async def account_delete_submit(
+    request: Request,
+    personal_data: PersonalDataDep,
+    passwords: PasswordPoolDep,
+    cookies: CookiesDep,
+    claims: ClaimsDep,
+    password: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    try:
+        await passwords.run(personal_data.delete_account, claims, password, client_address(request))
+    except InvalidInput as error:
+        context = {"errors": error.fields, "message": error.message}
+        return render(request, "delete_account.html", context, status_code=422)
+    response = render(request, "delete_account.html", {"deleted": True, "errors": {}})
+    cookies.clear_access(response, request)
+    return response

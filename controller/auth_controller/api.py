@@ -1,6 +1,8 @@
 from datetime import datetime
 
 from fastapi import APIRouter, Request, Response, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from controller.cookies import CookiesDep
@@ -9,6 +11,7 @@ from controller.deps import (
     ClaimsDep,
     FacesDep,
     PasswordPoolDep,
+    PersonalDataDep,
     client_address,
 )
 from face_auth.business_val import RegistrationRequest
@@ -35,6 +38,10 @@ class PasswordChangeIn(BaseModel):
     current_password: str = Field(max_length=1000)
     new_password: str = Field(max_length=1000)
     new_password_confirm: str = Field(max_length=1000)
+
+
+class AccountDeleteIn(BaseModel):
+    password: str = Field(max_length=1000)
 
 
 class UserOut(BaseModel):
@@ -158,3 +165,32 @@ def me(accounts: AccountsDep, faces: FacesDep, claims: ClaimsDep) -> MeOut:
         next=accounts.next_step(claims),
         session_expires_at=claims.exp,
     )
+
+
+@router.get("/me/export")
+def export_my_data(personal_data: PersonalDataDep, claims: ClaimsDep) -> JSONResponse:
+    """Everything stored about you, as a JSON download (needs both factors). The face template
+    is described (model, date, frames) but its numbers are not included (docs/security.md)."""
+    exported = jsonable_encoder(personal_data.export(claims))
+    headers = {"Content-Disposition": 'attachment; filename="face_auth-my-data.json"',
+               "Cache-Control": "no-store"}  # fmt: skip
+    return JSONResponse(exported, headers=headers)
+
+
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_my_account(
+    body: AccountDeleteIn,
+    request: Request,
+    personal_data: PersonalDataDep,
+    passwords: PasswordPoolDep,
+    cookies: CookiesDep,
+    claims: ClaimsDep,
+) -> Response:
+    """Delete your account (both factors and the current password): every session ends; the
+    face template, its data key, recovery codes and attempts are erased."""
+    await passwords.run(
+        personal_data.delete_account, claims, body.password, client_address(request)
+    )
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    cookies.clear_access(response, request)
+    return response

@@ -8,8 +8,8 @@ from starlette.concurrency import run_in_threadpool
 from controller.deps import ClaimsDep, FaceRunnerDep, FacesDep, SettingsDep
 from controller.face_runner import BoundedRunner
 from controller.steps import PAGE_FOR_STEP
-from controller.uploads import read_frames
-from face_auth.business_val.face import FaceDecision
+from controller.uploads import read_face_upload
+from face_auth.business_val.face import FaceDecision, FaceService
 from face_auth.config import Settings
 from face_auth.constant import NEXT_APPLICATION, NEXT_ENROLL_FACE
 from face_auth.entity import SessionClaims
@@ -18,7 +18,9 @@ router = APIRouter(prefix="/api/v1/face", tags=["face"])
 
 FRAMES_DOC = (
     "multipart/form-data with up to 8 image parts named `frames` (JPEG, PNG or WebP), or JSON "
-    '`{"images": ["data:image/jpeg;base64,...", ...]}`.'
+    '`{"images": ["data:image/jpeg;base64,...", ...]}`. With liveness challenges on (the '
+    "default), up to 12 frames and the challenge's `nonce` (form field or JSON key) from "
+    "`POST /api/v1/face/challenge`."
 )
 
 
@@ -50,18 +52,21 @@ def decision_response(decision: FaceDecision, request: Request) -> JSONResponse:
 
 async def run_face_step(
     admit: Callable[[SessionClaims], object],
-    step: Callable[[SessionClaims, list[bytes]], FaceDecision],
+    step: Callable[[SessionClaims, list[bytes], str | None], FaceDecision],
     request: Request,
     claims: SessionClaims,
     runner: BoundedRunner,
     settings: Settings,
+    faces: FaceService,
 ) -> JSONResponse:
     """Admit the request (session, tries, hold, template, a place in the runner) before its
     upload is read; then read the frames and run `step` (enroll or verify) on a worker."""
     await run_in_threadpool(admit, claims)
     with runner.slot():
-        frames = await read_frames(request, settings.face_frames, settings.face_max_frame_bytes)
-        decision = await runner.run(step, claims, frames)
+        upload = await read_face_upload(
+            request, faces.policy.max_frames, settings.face_max_frame_bytes
+        )
+        decision = await runner.run(step, claims, upload.frames, upload.nonce)
     return decision_response(decision, request)
 
 
@@ -80,7 +85,9 @@ async def enroll(
     runner: FaceRunnerDep,
     settings: SettingsDep,
 ) -> JSONResponse:
-    return await run_face_step(faces.admit_enroll, faces.enroll, request, claims, runner, settings)
+    return await run_face_step(
+        faces.admit_enroll, faces.enroll, request, claims, runner, settings, faces
+    )
 
 
 @router.post("/verify", description=FRAMES_DOC)
@@ -91,7 +98,23 @@ async def verify(
     runner: FaceRunnerDep,
     settings: SettingsDep,
 ) -> JSONResponse:
-    return await run_face_step(faces.admit_verify, faces.verify, request, claims, runner, settings)
+    return await run_face_step(
+        faces.admit_verify, faces.verify, request, claims, runner, settings, faces
+    )
+
+
+@router.post("/challenge")
+def challenge(claims: ClaimsDep, faces: FacesDep) -> dict[str, object]:
+    """A liveness challenge for the next enroll or verify of this session: `nonce` (single
+    use, bound to this session, valid `expires_in` seconds), the `action` the frames must show
+    (turn_left, turn_right, look_up, look_down; left and right are the person's own), an
+    `instruction` to show, and how many `frames` to capture `interval_ms` apart. With
+    liveness off or passive, `nonce` and `action` are null."""
+    issued = faces.challenge(claims)
+    if issued is None:
+        return {"mode": "off", "nonce": None, "action": None, "instruction": None,
+                "expires_in": 0, "frames": faces.policy.frames, "interval_ms": 250}  # fmt: skip
+    return issued.as_dict()
 
 
 @router.post("/recovery")

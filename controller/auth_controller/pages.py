@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from controller.cookies import CookiesDep
@@ -14,11 +14,14 @@ from controller.deps import (
 from controller.rendering import render
 from controller.steps import PAGE_FOR_STEP
 from face_auth.business_val import RegistrationRequest
+from face_auth.business_val.oidc import MAX_RETURN_TO_CHARS, safe_return_to
 from face_auth.exception import AccountExists, AccountLocked, InvalidCredentials, InvalidInput
 
 router = APIRouter(prefix="/auth", tags=["pages"])
 
 FormText = Annotated[str, Form(max_length=1000)]
+ReturnToQuery = Annotated[str | None, Query(alias="next", max_length=MAX_RETURN_TO_CHARS)]
+ReturnToForm = Annotated[str, Form(alias="next", max_length=MAX_RETURN_TO_CHARS)]
 
 
 @router.get("/register")
@@ -61,11 +64,17 @@ async def register_submit(
 
 
 @router.get("/login")
-def login_page(request: Request, registered: bool = False, signed_out: bool = False) -> Response:
+def login_page(
+    request: Request,
+    registered: bool = False,
+    signed_out: bool = False,
+    next_page: ReturnToQuery = None,
+) -> Response:
     notice = "Account created. Sign in with your password." if registered else None
     if signed_out:
         notice = "You are signed out on every device."
-    return render(request, "login.html", {"values": {}, "notice": notice})
+    context = {"values": {}, "notice": notice, "next": safe_return_to(next_page)}
+    return render(request, "login.html", context)
 
 
 @router.post("/login")
@@ -76,19 +85,26 @@ async def login_submit(
     cookies: CookiesDep,
     email: FormText = "",
     password: FormText = "",
+    next_page: ReturnToForm = "",
 ) -> Response:
+    # After the face step, continue to this authorization request (only such a relative path).
+    return_to = safe_return_to(next_page)
     try:
         result = await passwords.run(accounts.login, email, password, client_address(request))
     except InvalidCredentials as error:
-        context = {"values": {"email": email}, "message": error.message}
+        context = {"values": {"email": email}, "message": error.message, "next": return_to}
         return render(request, "login.html", context, status_code=401)
     except AccountLocked as error:
-        context = {"values": {"email": email}, "message": error.message}
+        context = {"values": {"email": email}, "message": error.message, "next": return_to}
         response = render(request, "login.html", context, status_code=429)
         response.headers["Retry-After"] = str(error.retry_after)
         return response
     response = RedirectResponse(PAGE_FOR_STEP[result.next_step], status_code=303)
     cookies.set_access(response, request, result.issued)
+    if return_to:
+        cookies.set_return_to(response, request, return_to, result.issued.claims.exp)
+    elif cookies.read_return_to(request):
+        cookies.clear_return_to(response, request)
     return response
 
 

@@ -1,4 +1,8 @@
-"""The rules: registration, password check, tokens and revocation."""
+"""The services that hold the rules (not input validation alone, whatever the package name
+says): accounts and passwords, lockouts and holds, tokens and revocation, the face factor's
+enrollment and verification decisions, one-time codes, the OpenID Connect provider's clients,
+codes and consent. They take plain values and entities, call data_access and the face
+pipeline, and raise domain exceptions; they know nothing of HTTP."""
 
 from face_auth.business_val.accounts import (
     AccountService,

@@ -48,7 +48,6 @@ class RegistrationRequest:
 @dataclass(frozen=True)
 class LoginResult:
     issued: IssuedToken
-    user: User
     next_step: str
 
 
@@ -119,7 +118,7 @@ class AccountService:
         issued = self._tokens.issue(user.id, [FACTOR_PASSWORD], self._password_token_lifetime)
         self._audit.record("password_verified", utc_now(), user.id)
         log_event(logger, "password_verified", user_id=user.id)
-        return LoginResult(issued=issued, user=user, next_step=self.next_step(claims=issued.claims))
+        return LoginResult(issued=issued, next_step=self.next_step(claims=issued.claims))
 
     def _check_password(self, account: str, password: str, client: str | None) -> User:
         try:
@@ -173,6 +172,19 @@ class AccountService:
         self._audit.record("password_changed", utc_now(), user.id, sessions_ended=ended)
         log_event(logger, "password_changed", user_id=user.id, sessions_ended=ended)
         return ended
+
+    def confirm_password(
+        self, claims: SessionClaims, password: str, client: str | None = None
+    ) -> User:
+        """For a sensitive action: both factors and the current password again (its guesses
+        count like logins'). Returns the user."""
+        self.require_full_session(claims)
+        user = self.current_user(claims)
+        try:
+            return self._check_password(user.email, password, client)
+        except InvalidCredentials as error:
+            fields = {"password": "This is not your current password."}
+            raise InvalidInput(fields, "Your current password is not right.") from error
 
     def sign_out_everywhere(self, claims: SessionClaims) -> int:
         """End every session of the user, this one included (needs both factors)."""

@@ -4,6 +4,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from face_auth.business_val.one_time_codes import OneTimeCodes
+from face_auth.business_val.personal_data import AccountEraser
+from face_auth.business_val.template_protection import protect_templates
 from face_auth.business_val.validation import normalise_email
 from face_auth.data_access import (
     AuditRepository,
@@ -11,6 +13,7 @@ from face_auth.data_access import (
     EmbeddingRepository,
     LoginAttemptRepository,
     SessionRepository,
+    TemplateCipher,
     UserRepository,
 )
 from face_auth.data_access.database import EXPECTED_INDEXES
@@ -35,17 +38,21 @@ def user_summary(user: User, has_face: bool) -> dict[str, object]:
 
 
 class AdminService:
-    def __init__(self, database: Database, enrollment_code_lifetime: timedelta) -> None:
+    def __init__(
+        self, database: Database, enrollment_code_lifetime: timedelta, cipher: TemplateCipher
+    ) -> None:
         self._database = database
+        self._cipher = cipher
         self._enrollment_code_lifetime = enrollment_code_lifetime
         self._face_attempts = FaceAttemptRepository(database)
         self._recovery_codes = RecoveryCodeRepository(database)
         self._users = UserRepository(database)
-        self._embeddings = EmbeddingRepository(database)
+        self._embeddings = EmbeddingRepository(database, cipher)
         self._sessions = SessionRepository(database)
         self._attempts = LoginAttemptRepository(database)
         self._audit = AuditRepository(database)
         self._codes = OneTimeCodes(self._recovery_codes, self._audit, recovery_code_count=0)
+        self._eraser = AccountEraser(database, self._embeddings)
 
     def _user(self, email: str) -> User:
         normalised, _ = normalise_email(email)
@@ -67,24 +74,17 @@ class AdminService:
         return {**summary, "locked_until": locked.isoformat() if locked else None}
 
     def delete_user(self, email: str) -> None:
-        """The account, its biometric data, and every session it holds."""
-        user = self._user(email)
-        self._embeddings.delete(user.id)
-        self._face_attempts.delete(user.id)
-        self._recovery_codes.delete(user.id)
-        self._sessions.revoke_all_for_user(user.id, utc_now())
-        self._attempts.clear(user.email)
-        self._users.delete(user.id)
-        self._audit.record("user_deleted_by_admin", utc_now(), user.id)
+        """The account, its biometric data and data key, and every session it holds."""
+        self._eraser.erase(self._user(email), "user_deleted_by_admin")
 
     def unlock(self, email: str) -> bool:
         normalised, _ = normalise_email(email)
         return self._attempts.clear(normalised or email.strip().lower())
 
     def reset_face(self, email: str) -> dict[str, object]:
-        """Delete the face template and lift any face hold; return a one-time enrollment code
-        for the administrator to hand to the user, who enrolls again with it (the password
-        alone no longer puts a face on the account)."""
+        """Delete the face template (shredding its data key) and lift any face hold; return a
+        one-time enrollment code for the administrator to hand to the user, who enrolls again
+        with it (the password alone no longer puts a face on the account)."""
         user = self._user(email)
         deleted = self._embeddings.delete(user.id)
         self._face_attempts.reset(user.id)
@@ -95,6 +95,10 @@ class AdminService:
             "enrollment_code": issued.code,
             "expires_at": issued.expires_at.isoformat(),
         }
+
+    def rotate_keys(self) -> dict[str, int]:
+        """Re-wrap data keys under the current master key; encrypt plaintext templates."""
+        return protect_templates(self._cipher, self._embeddings, self._audit).as_dict()
 
     def check_database(self) -> tuple[bool, dict[str, dict[str, object]]]:
         collections = self._database.describe()

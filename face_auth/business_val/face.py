@@ -1,11 +1,13 @@
 """The face factor's rules: who may enroll or verify, how many tries a session and an account
 get, how many frames must pass, the decision. docs/security.md explains the numbers."""
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from face_auth.business_val.accounts import AccountService
+from face_auth.business_val.liveness import Challenge, LivenessService
 from face_auth.business_val.lockout import FaceAttemptLimiter
 from face_auth.business_val.observer import AuthObserver, NullObserver
 from face_auth.business_val.one_time_codes import OneTimeCodes
@@ -26,6 +28,7 @@ from face_auth.exception import (
     InvalidCode,
     InvalidInput,
     InvalidToken,
+    LivenessFailed,
     TemplateOutdated,
     TooManyAttempts,
 )
@@ -50,6 +53,11 @@ MODEL_VERSION = f"facenet_keras-128d-sha256:{WEIGHTS_SHA256[:16]}"
 
 MISMATCH_REASON = "did not match"
 
+UNREADABLE_TEMPLATE_MESSAGE = (
+    "Your face template cannot be used any more. Enroll your face again (a recovery code lets "
+    "you do so)."
+)
+
 # How a session may put a face on the account.
 VIA_FULL_SESSION = "full_session"
 VIA_FIRST_ENROLLMENT = "first_enrollment"
@@ -67,6 +75,13 @@ class FacePolicy:
     max_failures: int
     # After registration, how long the first enrollment needs only the password.
     first_enroll_window: timedelta
+    # Frames a request may carry (a liveness challenge sends more); the `frames` most frontal
+    # accepted ones are embedded. 0: the same as `frames`.
+    capture_frames: int = 0
+
+    @property
+    def max_frames(self) -> int:
+        return max(self.frames, self.capture_frames)
 
 
 def frame_dicts(frames: list[FrameResult]) -> list[dict[str, object]]:
@@ -136,6 +151,12 @@ class FaceStatus:
         }
 
 
+def template_usable(template: UserEmbedding | None) -> bool:
+    """Only a template that decrypted for this account and was made by the current model
+    version is ever compared."""
+    return template is not None and template.readable and template.model_version == MODEL_VERSION
+
+
 def _rejection_message(used: int, required: int, frames: list[FrameResult]) -> str:
     reasons = sorted({frame.reason for frame in frames if not frame.accepted})
     because = f" Seen: {', '.join(reasons)}." if reasons else ""
@@ -159,8 +180,10 @@ class FaceService:
         limiter: FaceAttemptLimiter,
         codes: OneTimeCodes,
         observer: AuthObserver | None = None,
+        liveness: LivenessService | None = None,
     ) -> None:
         self._observer = observer or NullObserver()
+        self._liveness = liveness
         self._models = models
         self._pipeline = pipeline
         self._policy = policy
@@ -189,15 +212,22 @@ class FaceService:
         self._limiter.check(claims.sub)
         self._current_template(claims.sub)
 
+    def challenge(self, claims: SessionClaims) -> Challenge | None:
+        """A liveness challenge for this live session (None when liveness is off)."""
+        self._live_state(claims)
+        return self._liveness.issue(claims) if self._liveness else None
+
     # The steps.
 
-    def enroll(self, claims: SessionClaims, frames: Sequence[bytes]) -> FaceDecision:
+    def enroll(
+        self, claims: SessionClaims, frames: Sequence[bytes], nonce: str | None = None
+    ) -> FaceDecision:
         """Store (or atomically replace) the user's template, if this session may (see
         _enroll_access). A password-only session is upgraded to a full one; the account's first
         enrollment also returns its recovery codes, shown once."""
         via = self._enroll_access(claims, self._live_state(claims))
         required = self._policy.enroll_min_frames
-        result = self._embed(frames, required, "enroll")
+        result = self._embed(frames, required, "enroll", claims, nonce)
         assert result.embedding is not None and result.embeddings is not None
         # The session is ended (or, if full, re-checked) before the template is written, so a
         # session revoked meanwhile puts no face on the account.
@@ -220,7 +250,9 @@ class FaceService:
         return FaceDecision(True, None, None, result.used, required, result.frames, issued,
                             codes)  # fmt: skip
 
-    def verify(self, claims: SessionClaims, frames: Sequence[bytes]) -> FaceDecision:
+    def verify(
+        self, claims: SessionClaims, frames: Sequence[bytes], nonce: str | None = None
+    ) -> FaceDecision:
         """Compare with the template. The attempt is reserved on the session and on the account
         before the comparison, and a match is granted only while the session is still live."""
         self._live_state(claims)  # again: things may have changed during the upload
@@ -228,7 +260,7 @@ class FaceService:
         template = self._current_template(claims.sub)
         required = self._policy.verify_min_frames
         threshold = self._policy.match_threshold
-        result = self._embed(frames, required, FACTOR_FACE)
+        result = self._embed(frames, required, FACTOR_FACE, claims, nonce)
         assert result.embedding is not None
         attempt = self._reserve_session_attempt(claims)
         counted = self._limiter.reserve(claims.sub)
@@ -275,7 +307,7 @@ class FaceService:
         state = self._sessions.face_state(claims.jti, utc_now()) or SessionFaceState()
         return FaceStatus(
             has_template=template is not None,
-            template_current=template is not None and template.model_version == MODEL_VERSION,
+            template_current=template_usable(template),
             recovery_codes_left=codes.recovery_codes_left,
             first_enrollment_until=self._first_enrollment_until(claims.sub, template),
             enrollment_authorized=state.enrollment_authorized_by is not None,
@@ -284,9 +316,11 @@ class FaceService:
         )
 
     def delete(self, claims: SessionClaims) -> bool:
-        """Remove the user's biometric data. Needs a full session."""
+        """Remove the user's biometric data and shred its data key. Needs a full session."""
         self._accounts.require_full_session(claims)
         deleted = self._embeddings.delete(claims.sub)
+        if self._liveness is not None:
+            self._liveness.forget(claims.sub)
         self._audit.record("face_deleted", utc_now(), claims.sub)
         log_event(logger, "face_deleted", user_id=claims.sub, deleted=deleted)
         return deleted
@@ -301,7 +335,7 @@ class FaceService:
         if state.enrollment_authorized_by is not None:
             return state.enrollment_authorized_by
         template = self._embeddings.get(claims.sub)
-        if template is not None and template.model_version == MODEL_VERSION:
+        if template_usable(template):
             raise FactorRequired(NEXT_VERIFY_FACE, "Verify your face before enrolling it again.")
         if self._first_enrollment_until(claims.sub, template) is not None:
             return VIA_FIRST_ENROLLMENT
@@ -334,10 +368,37 @@ class FaceService:
         template = self._embeddings.get(user_id)
         if template is None:
             raise FactorRequired(NEXT_ENROLL_FACE, "Enroll your face first.")
+        if not template.readable:
+            self._refuse_unreadable(template)
         if template.model_version != MODEL_VERSION:
             self._observer.login_attempt(FACTOR_FACE, "outdated_template")
             raise TemplateOutdated()
         return template
+
+    def _refuse_unreadable(self, template: UserEmbedding) -> None:
+        """A template that does not decrypt for this account (copied from another account,
+        tampered with, its data key gone) is refused like one from another model version."""
+        self._audit.record("template_unreadable", utc_now(), template.user_id,
+                           reason=template.unreadable)  # fmt: skip
+        log_event(logger, "template_unreadable", logging.WARNING, user_id=template.user_id,
+                  reason=template.unreadable)  # fmt: skip
+        self._observer.login_attempt(FACTOR_FACE, "unreadable_template")
+        self._observer.security_event("template_unreadable")
+        raise TemplateOutdated(UNREADABLE_TEMPLATE_MESSAGE)
+
+    def _liveness_refused(
+        self, claims: SessionClaims, step: str, result: EmbeddingResult, required: int,
+        liveness: dict[str, object], message: str,
+    ) -> None:  # fmt: skip
+        """Count the refusal as a failed face attempt (on the session; on verification also on
+        the account), then raise LivenessFailed (or TooManyAttempts once the tries are spent)."""
+        self._observer.login_attempt(step, "liveness_refused")
+        attempt = self._reserve_session_attempt(claims)
+        if step == FACTOR_FACE:
+            self._limiter.failed(claims.sub, self._limiter.reserve(claims.sub))
+        self._end_if_spent(claims, attempt)
+        decision = FaceDecision(False, None, None, result.used, required, result.frames)
+        raise LivenessFailed({**decision.as_dict(), "liveness": liveness}, message)
 
     def _reserve_session_attempt(self, claims: SessionClaims) -> int:
         attempt = self._sessions.reserve_face_attempt(
@@ -376,14 +437,28 @@ class FaceService:
         self._audit.record(event, utc_now(), **details)
         log_event(logger, event, **details)
 
-    def _embed(self, frames: Sequence[bytes], required: int, step: str) -> EmbeddingResult:
-        if not 1 <= len(frames) <= self._policy.frames:
+    def _embed(
+        self, frames: Sequence[bytes], required: int, step: str, claims: SessionClaims,
+        nonce: str | None,
+    ) -> EmbeddingResult:  # fmt: skip
+        """Embed the most frontal accepted frames; with liveness on, first burn the challenge
+        nonce and judge the frames (a refusal counts as a failed face attempt)."""
+        most = self._policy.max_frames
+        if not 1 <= len(frames) <= most:
             raise InvalidInput(
-                {"frames": f"Send between 1 and {self._policy.frames} frames."},
-                f"Send {self._policy.frames} camera frames.",
+                {"frames": f"Send between 1 and {most} frames."},
+                f"Send {self._policy.frames} to {most} camera frames.",
             )
-        result = embed_frames(self._models, frames, self._pipeline)
+        live = self._liveness is not None and self._liveness.policy.enabled
+        action = self._liveness.redeem(claims, nonce) if self._liveness and live else None
+        result = embed_frames(self._models, frames, self._pipeline, keep=self._policy.frames,
+                              evidence=live)  # fmt: skip
         self._observer.pipeline_timings(result.timings)
+        if self._liveness is not None and live:
+            verdict = self._liveness.judge(claims.sub, step, action, result.evidence)
+            if not verdict.passed:
+                self._liveness_refused(claims, step, result, required, verdict.as_dict(),
+                                       verdict.message)  # fmt: skip
         if result.used < required or result.embedding is None:
             self._observer.login_attempt(step, "rejected")
             decision = FaceDecision(False, None, None, result.used, required, result.frames)

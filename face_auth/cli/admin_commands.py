@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from face_auth.business_val.admin import AdminService
-from face_auth.cli.database import open_database
+from face_auth.cli.database import open_database, template_cipher
 from face_auth.config import Settings
 from face_auth.exception import DatabaseUnavailable, NotFound
 
@@ -18,7 +18,8 @@ def _run(action: Action) -> Callable[[argparse.Namespace, Settings], int]:
     def handler(args: argparse.Namespace, settings: Settings) -> int:
         try:
             with open_database(settings) as database:
-                admin = AdminService(database, timedelta(hours=settings.enrollment_code_hours))
+                lifetime = timedelta(hours=settings.enrollment_code_hours)
+                admin = AdminService(database, lifetime, template_cipher(settings, database))
                 code, output = action(admin, args)
         except (NotFound, DatabaseUnavailable) as error:
             print(json.dumps({"error": error.message}))
@@ -65,6 +66,14 @@ def add_admin_commands(commands: argparse._SubParsersAction) -> None:
     )
     reset.add_argument("email", metavar="EMAIL")
     reset.set_defaults(handler=_run(lambda admin, args: (0, admin.reset_face(args.email))))
+
+    keys = commands.add_parser("keys", help="the keys that encrypt face templates")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    keys_commands.add_parser(
+        "rotate",
+        help="re-wrap every data key under the current master key (previous keys from "
+        "FACE_AUTH_TEMPLATE_PREVIOUS_MASTER_KEYS) and encrypt plaintext templates",
+    ).set_defaults(handler=_run(lambda admin, _: (0, admin.rotate_keys())))
 
     db = commands.add_parser("db", help="check, export or import the database")
     db_commands = db.add_subparsers(dest="db_command", required=True)

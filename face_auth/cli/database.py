@@ -1,8 +1,14 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from face_auth.config import Settings
-from face_auth.data_access import Database, EmbeddedMongoServer, connect
+from face_auth.config import Settings, template_master_keys
+from face_auth.data_access import (
+    Database,
+    DataKeyRepository,
+    EmbeddedMongoServer,
+    TemplateCipher,
+    connect,
+)
 from face_auth.data_access.embedded_server import read_running_server
 
 
@@ -28,3 +34,10 @@ def open_database(settings: Settings) -> Iterator[Database]:
         database.close()
         if embedded is not None:
             embedded.stop()
+
+
+def template_cipher(settings: Settings, database: Database) -> TemplateCipher:
+    """The cipher of the face templates, with the master keys the settings name (the same
+    the app uses: FACE_AUTH_TEMPLATE_MASTER_KEY or the key file in the data directory)."""
+    current, previous = template_master_keys(settings)
+    return TemplateCipher(current, previous, DataKeyRepository(database))

@@ -8,8 +8,15 @@ import uvicorn
 
 from face_auth.cli.admin_commands import add_admin_commands
 from face_auth.cli.audit_commands import add_audit_command
+from face_auth.cli.oidc_commands import add_oidc_commands
 from face_auth.config import Settings
-from face_auth.model_store import ModelProvisioningError, install_models, model_status
+from face_auth.exception import FaceAuthError
+from face_auth.model_store import (
+    ModelProvisioningError,
+    install_models,
+    landmark_status,
+    model_status,
+)
 
 
 def serve(_: argparse.Namespace, settings: Settings) -> int:
@@ -29,19 +36,27 @@ def models_install(_: argparse.Namespace, settings: Settings) -> int:
     try:
         status = install_models(settings.models_dir)
     except ModelProvisioningError as error:
-        print(f"face-auth: {error}", file=sys.stderr)
+        print(json.dumps({"error": str(error)}))
         return 1
+    landmarks = landmark_status(settings.models_dir)
     print(json.dumps({"installed": status.installed, "weights": str(status.weights_path),
-                      "sha256": status.sha256, "detail": status.detail}))  # fmt: skip
+                      "sha256": status.sha256, "detail": status.detail,
+                      "landmark_model": str(landmarks.weights_path),
+                      "landmark_sha256": landmarks.sha256}))  # fmt: skip
     return 0
 
 
 def models_status(_: argparse.Namespace, settings: Settings) -> int:
     status = model_status(settings.models_dir)
-    print(json.dumps({"installed": status.installed, "weights": str(status.weights_path),
+    landmarks = landmark_status(settings.models_dir)
+    print(json.dumps({"installed": status.installed and landmarks.installed,
+                      "weights": str(status.weights_path),
                       "sha256": status.sha256, "size_bytes": status.size_bytes,
-                      "detail": status.detail}))  # fmt: skip
-    return 0 if status.installed else 1
+                      "detail": status.detail,
+                      "landmark_model": str(landmarks.weights_path),
+                      "landmark_sha256": landmarks.sha256,
+                      "landmark_detail": landmarks.detail}))  # fmt: skip
+    return 0 if status.installed and landmarks.installed else 1
 
 
 def embed(args: argparse.Namespace, settings: Settings) -> int:
@@ -98,12 +113,20 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_parser.set_defaults(handler=evaluate)
     add_admin_commands(commands)
     add_audit_command(commands)
+    add_oidc_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Every command prints JSON on stdout; a failure is `{"error": message}` and exit code 1
+    (argparse's usage errors aside, which go to stderr with exit code 2)."""
     args = build_parser().parse_args(argv)
-    return int(args.handler(args, Settings()))
+    try:
+        return int(args.handler(args, Settings()))
+    except (FaceAuthError, ModelProvisioningError, OSError) as error:
+        message = error.message if isinstance(error, FaceAuthError) else str(error)
+        print(json.dumps({"error": message}))
+        return 1
 
 
 if __name__ == "__main__":

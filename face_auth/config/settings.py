@@ -31,12 +31,21 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # /metrics answers only to this bearer token; unset, only to clients on this machine.
+    metrics_token: SecretStr | None = None
     # The interactive API documentation (/docs, /openapi.json); off hides both.
     api_docs: bool = True
 
     # Tokens. Only HS256 is accepted when decoding: the allow-list has one entry.
     jwt_secret: SecretStr | None = None
     jwt_algorithm: Literal["HS256"] = "HS256"
+    # Biometric data at rest (docs/security.md): the key (base64 of 32 bytes) that wraps each
+    # user's data key. Unset: generated once into data_dir/template_master_key (mode 0600).
+    # Checked when the app starts (config/keys.py), so that no error message repeats it.
+    template_master_key: SecretStr | None = None
+    # Earlier master keys, comma-separated: data keys still wrapped by one of them are
+    # re-wrapped under the current key at start-up (or by `face-auth keys rotate`).
+    template_previous_master_keys: SecretStr | None = None
     password_token_minutes: int = Field(default=5, ge=1, le=60)
     session_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
     # None: Secure cookies exactly when the request came over https.
@@ -100,13 +109,44 @@ class Settings(BaseSettings):
     # Requests embedding at once, and how many more may wait before new ones get 503.
     face_workers: int = Field(default=1, ge=1, le=32)
     face_queue_limit: int = Field(default=16, ge=0)
+    # Liveness (docs/liveness.md): off, passive (replay and flat-surface checks) or challenge
+    # (those plus a head movement the server asks for, proven by a single-use nonce).
+    liveness: Literal["off", "passive", "challenge"] = "challenge"
+    # The movements a challenge may ask for (comma-separated: turn_left, turn_right, look_up,
+    # look_down).
+    liveness_actions: str = "turn_left,turn_right,look_up,look_down"
+    # How long a challenge nonce may be used.
+    liveness_challenge_seconds: int = Field(default=60, ge=10, le=600)
+    # Frames sent within this many hours for the same user are refused as a replay (0: off).
+    liveness_replay_hours: int = Field(default=24, ge=0)
+    # Frames the page captures (and a request may carry) for a challenge; the embedding keeps
+    # the face_frames most frontal of them.
+    face_capture_frames: int = Field(default=12, ge=1, le=32)
     # TensorFlow threads per op (0: TensorFlow's default, one per core).
     tf_intra_op_threads: int = Field(default=0, ge=0)
+
+    # OpenID Connect provider (docs/oidc.md). The issuer URL; unset: this request's own
+    # scheme and host (set it in production, behind a proxy).
+    oidc_issuer: str | None = None
+    # The ES256 key ring that signs ID tokens; unset: data_dir/oidc_keys.json, generated once
+    # (mode 0600). `face-auth signing-key rotate` rotates it.
+    oidc_keys_file: Path | None = None
+    oidc_code_seconds: int = Field(default=60, ge=10, le=600)
+    oidc_access_token_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    oidc_id_token_minutes: int = Field(default=10, ge=1, le=24 * 60)
 
     @property
     def db_path(self) -> Path:
         return self.data_dir / "db"
 
     @property
+    def oidc_keys_path(self) -> Path:
+        return self.oidc_keys_file or self.data_dir / "oidc_keys.json"
+
+    @property
     def secret_path(self) -> Path:
         return self.data_dir / "secret"
+
+    @property
+    def template_master_key_path(self) -> Path:
+        return self.data_dir / "template_master_key"

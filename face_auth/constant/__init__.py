@@ -2,12 +2,12 @@
 
 from typing import Final
 
-APP_NAME: Final = "face_auth"
-
 ACCESS_COOKIE: Final = "access_token"
 CSRF_COOKIE: Final = "csrf_token"
 CSRF_HEADER: Final = "X-CSRF-Token"
 CSRF_FORM_FIELD: Final = "csrf_token"
+# Where the sign-in continues after the face step: an OpenID Connect authorization request.
+RETURN_TO_COOKIE: Final = "return_to"
 
 FACTOR_PASSWORD: Final = "pwd"  # noqa: S105 - a factor name (RFC 8176 amr), not a password
 FACTOR_FACE: Final = "face"
@@ -26,6 +26,18 @@ AUDIT_COLLECTION: Final = "audit"
 LOGIN_ATTEMPTS_COLLECTION: Final = "login_attempts"
 FACE_ATTEMPTS_COLLECTION: Final = "face_attempts"
 RECOVERY_CODES_COLLECTION: Final = "recovery_codes"
+# Liveness: single-use challenge nonces (TTL ~60 s) and the perceptual hashes of recently
+# submitted frames (TTL: the replay window).
+FACE_CHALLENGES_COLLECTION: Final = "face_challenges"
+FRAME_HASHES_COLLECTION: Final = "face_frame_hashes"
+# Per-user data keys (wrapped by the master key) that encrypt the face templates.
+DATA_KEYS_COLLECTION: Final = "data_keys"
+# OpenID Connect provider: registered clients, authorization codes, access tokens, and the
+# applications each user has consented to.
+OAUTH_CLIENTS_COLLECTION: Final = "oauth_clients"
+OAUTH_CODES_COLLECTION: Final = "oauth_codes"
+OAUTH_TOKENS_COLLECTION: Final = "oauth_tokens"
+OAUTH_GRANTS_COLLECTION: Final = "oauth_grants"
 
 PASSWORD_MIN_CHARS: Final = 8
 PASSWORD_MAX_CHARS: Final = 64

@@ -8,9 +8,16 @@ from pymongo.errors import CollectionInvalid, OperationFailure
 
 from face_auth.constant import (
     AUDIT_COLLECTION,
+    DATA_KEYS_COLLECTION,
     EMBEDDINGS_COLLECTION,
     FACE_ATTEMPTS_COLLECTION,
+    FACE_CHALLENGES_COLLECTION,
+    FRAME_HASHES_COLLECTION,
     LOGIN_ATTEMPTS_COLLECTION,
+    OAUTH_CLIENTS_COLLECTION,
+    OAUTH_CODES_COLLECTION,
+    OAUTH_GRANTS_COLLECTION,
+    OAUTH_TOKENS_COLLECTION,
     RECOVERY_CODES_COLLECTION,
     SESSIONS_COLLECTION,
     USERS_COLLECTION,
@@ -25,6 +32,13 @@ COLLECTIONS = (
     LOGIN_ATTEMPTS_COLLECTION,
     FACE_ATTEMPTS_COLLECTION,
     RECOVERY_CODES_COLLECTION,
+    DATA_KEYS_COLLECTION,
+    OAUTH_CLIENTS_COLLECTION,
+    OAUTH_CODES_COLLECTION,
+    OAUTH_TOKENS_COLLECTION,
+    OAUTH_GRANTS_COLLECTION,
+    FACE_CHALLENGES_COLLECTION,
+    FRAME_HASHES_COLLECTION,
 )
 # What ensure_indexes creates; `face-auth db check` compares against it.
 EXPECTED_INDEXES = {
@@ -33,9 +47,19 @@ EXPECTED_INDEXES = {
     SESSIONS_COLLECTION: {"_id_", "expiry_ttl", "user_id"},
     AUDIT_COLLECTION: {"_id_", "user_id", "retention_ttl"},
     LOGIN_ATTEMPTS_COLLECTION: {"_id_", "expiry_ttl"},
-    # Both keyed by user id (_id): nothing else to index.
+    # Keyed by user id (_id): nothing else to index.
     FACE_ATTEMPTS_COLLECTION: {"_id_"},
     RECOVERY_CODES_COLLECTION: {"_id_"},
+    DATA_KEYS_COLLECTION: {"_id_"},
+    # OpenID Connect: clients by client id; codes and tokens (by hash) removed by TTL once
+    # expired; consents (_id "user:client") listed per user and removed with their client.
+    OAUTH_CLIENTS_COLLECTION: {"_id_"},
+    OAUTH_CODES_COLLECTION: {"_id_", "expiry_ttl"},
+    OAUTH_TOKENS_COLLECTION: {"_id_", "expiry_ttl", "user_id", "code_id"},
+    OAUTH_GRANTS_COLLECTION: {"_id_", "user_id", "client_id"},
+    # Liveness: challenges by nonce hash and frame hashes per user, both removed by TTL.
+    FACE_CHALLENGES_COLLECTION: {"_id_", "expiry_ttl"},
+    FRAME_HASHES_COLLECTION: {"_id_", "expiry_ttl", "user_id"},
 }
 
 
@@ -77,13 +101,34 @@ class Database:
         self.db[LOGIN_ATTEMPTS_COLLECTION].create_index(
             [("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"
         )
+        self._ensure_oidc_indexes()
         # Keyed by _id only: created up front so `db check` finds their _id index at once.
         existing = set(self.db.list_collection_names())
-        for name in (FACE_ATTEMPTS_COLLECTION, RECOVERY_CODES_COLLECTION):
+        for name in (FACE_ATTEMPTS_COLLECTION, RECOVERY_CODES_COLLECTION, DATA_KEYS_COLLECTION):
             if name not in existing:
                 # Another process may have created it meanwhile.
                 with contextlib.suppress(CollectionInvalid, OperationFailure):
                     self.db.create_collection(name)
+
+    def _ensure_oidc_indexes(self) -> None:
+        for name in (OAUTH_CODES_COLLECTION, OAUTH_TOKENS_COLLECTION):
+            self.db[name].create_index(
+                [("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"
+            )
+        for name in (FACE_CHALLENGES_COLLECTION, FRAME_HASHES_COLLECTION):
+            self.db[name].create_index(
+                [("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"
+            )
+        self.db[FRAME_HASHES_COLLECTION].create_index([("user_id", ASCENDING)], name="user_id")
+        tokens = self.db[OAUTH_TOKENS_COLLECTION]
+        tokens.create_index([("user_id", ASCENDING)], name="user_id")
+        tokens.create_index([("code_id", ASCENDING)], name="code_id")
+        grants = self.db[OAUTH_GRANTS_COLLECTION]
+        grants.create_index([("user_id", ASCENDING)], name="user_id")
+        grants.create_index([("client_id", ASCENDING)], name="client_id")
+        if OAUTH_CLIENTS_COLLECTION not in set(self.db.list_collection_names()):
+            with contextlib.suppress(CollectionInvalid, OperationFailure):
+                self.db.create_collection(OAUTH_CLIENTS_COLLECTION)
 
     @translate_unavailable
     def describe(self) -> dict[str, dict[str, object]]:

@@ -1,16 +1,58 @@
+import struct
+from datetime import UTC, datetime
 from typing import Any
 
 from face_auth.constant import EMBEDDINGS_COLLECTION
 from face_auth.data_access.database import Database
 from face_auth.data_access.errors import translate_unavailable
+from face_auth.data_access.template_cipher import TemplateCipher, Unreadable
 from face_auth.entity import UserEmbedding
+
+# The associated-data purpose of a sealed template (with the user id).
+TEMPLATE_PURPOSE = "face-template"
+# Sealed plaintext: dimensions and frame count (two little-endian uint16), then the template
+# and each frame's embedding as little-endian float64.
+_HEADER = struct.Struct("<HH")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def pack_vectors(template: list[float], embeddings: list[list[float]]) -> bytes:
+    dimensions = len(template)
+    if any(len(row) != dimensions for row in embeddings):
+        raise ValueError("every embedding must have the template's dimensions")
+    values = [*template, *(value for row in embeddings for value in row)]
+    return _HEADER.pack(dimensions, len(embeddings)) + struct.pack(f"<{len(values)}d", *values)
+
+
+def unpack_vectors(plaintext: bytes) -> tuple[list[float], list[list[float]]]:
+    if len(plaintext) < _HEADER.size:
+        raise Unreadable("malformed")
+    dimensions, frames = _HEADER.unpack_from(plaintext)
+    count = dimensions * (1 + frames)
+    if len(plaintext) != _HEADER.size + 8 * count:
+        raise Unreadable("malformed")
+    values = list(struct.unpack_from(f"<{count}d", plaintext, _HEADER.size))
+    rows = [values[start : start + dimensions] for start in range(dimensions, count, dimensions)]
+    return values[:dimensions], rows
+
+
+def _metadata(document: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "user_id": str(document["user_id"]),
+        "model_name": str(document.get("model_name", "")),
+        "model_version": str(document.get("model_version", "")),
+        "created_at": document.get("created_at") or _EPOCH,
+    }
 
 
 class EmbeddingRepository:
-    """One face template per user (unique index on user_id)."""
+    """One face template per user (unique index on user_id). The vectors are stored sealed
+    (AES-256-GCM under the user's data key, data_access/template_cipher.py); the model name,
+    version and date stay readable. Encryption and decryption are transparent to callers."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, cipher: TemplateCipher) -> None:
         self._embeddings = database.durable(EMBEDDINGS_COLLECTION)
+        self._cipher = cipher
 
     @translate_unavailable
     def has_template(self, user_id: str) -> bool:
@@ -18,18 +60,63 @@ class EmbeddingRepository:
 
     @translate_unavailable
     def get(self, user_id: str) -> UserEmbedding | None:
+        """The template, decrypted; one that does not decrypt comes back with `unreadable`
+        set and no vectors."""
         document: dict[str, Any] | None = self._embeddings.find_one(
             {"user_id": user_id}, {"_id": False}
         )
-        return UserEmbedding(**document) if document else None
+        return self._open(document) if document else None
 
     @translate_unavailable
     def replace(self, embedding: UserEmbedding) -> None:
         """Atomic single-document upsert: a re-enrollment never leaves two templates."""
         self._embeddings.replace_one(
-            {"user_id": embedding.user_id}, embedding.model_dump(), upsert=True
+            {"user_id": embedding.user_id}, self._sealed_document(embedding), upsert=True
         )
 
     @translate_unavailable
     def delete(self, user_id: str) -> bool:
+        """Delete the template and shred its data key first: the copies the database keeps
+        (oplog, journal, backups) become unreadable too."""
+        self._cipher.shred(user_id)
         return self._embeddings.delete_one({"user_id": user_id}).deleted_count == 1
+
+    @translate_unavailable
+    def encrypt_plaintext(self) -> int:
+        """Seal the templates stored in the clear by earlier versions; returns how many.
+        Idempotent; a template replaced meanwhile is left as it is."""
+        migrated = 0
+        for document in self._embeddings.find({"sealed": {"$exists": False}}):
+            template, embeddings = document.get("template"), document.get("embeddings") or []
+            if not isinstance(template, list) or not template:
+                continue
+            sealed = self._cipher.seal(str(document["user_id"]), TEMPLATE_PURPOSE,
+                                       pack_vectors(template, embeddings))  # fmt: skip
+            result = self._embeddings.update_one(
+                {"_id": document["_id"], "sealed": {"$exists": False}},
+                {"$set": {"sealed": sealed}, "$unset": {"template": "", "embeddings": ""}},
+            )
+            migrated += result.modified_count
+        return migrated
+
+    def _sealed_document(self, embedding: UserEmbedding) -> dict[str, Any]:
+        plaintext = pack_vectors(embedding.template, embedding.embeddings)
+        return {
+            "user_id": embedding.user_id,
+            "model_name": embedding.model_name,
+            "model_version": embedding.model_version,
+            "created_at": embedding.created_at,
+            "sealed": self._cipher.seal(embedding.user_id, TEMPLATE_PURPOSE, plaintext),
+        }
+
+    def _open(self, document: dict[str, Any]) -> UserEmbedding:
+        metadata = _metadata(document)
+        try:
+            sealed = document.get("sealed")
+            if sealed is None:  # written in the clear, by an old version or by hand
+                raise Unreadable("plaintext")
+            plaintext = self._cipher.open(metadata["user_id"], TEMPLATE_PURPOSE, bytes(sealed))
+            template, embeddings = unpack_vectors(plaintext)
+        except Unreadable as error:
+            return UserEmbedding(**metadata, template=[], unreadable=error.reason)
+        return UserEmbedding(**metadata, template=template, embeddings=embeddings)

@@ -21,7 +21,11 @@ class User(NewUser):
 
 
 class UserEmbedding(BaseModel):
-    """A user's face template: the normalised mean plus the per-frame embeddings behind it."""
+    """A user's face template: the normalised mean plus the per-frame embeddings behind it.
+
+    Stored encrypted. `unreadable` says why a stored template could not be decrypted (another
+    account's copy, tampering, a deleted data key, plaintext): its vectors are then empty and
+    it must never be compared."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -31,3 +35,8 @@ class UserEmbedding(BaseModel):
     model_name: str
     model_version: str
     created_at: datetime
+    unreadable: str | None = None
+
+    @property
+    def readable(self) -> bool:
+        return self.unreadable is None

@@ -111,6 +111,26 @@ class FaceMismatch(FaceRejected):
     message = "The face does not match the enrolled face."
 
 
+class LivenessFailed(FaceRejected):
+    """The frames did not show a live face doing what was asked; `result` says which check
+    failed (its reason code) and the message says what to do."""
+
+    code = "liveness_failed"
+    message = "The pictures did not show a live face."
+
+
+class ChallengeRefused(FaceAuthError):
+    """The liveness challenge nonce is missing, unknown, expired, used already or belongs to
+    another session; `code` says which."""
+
+    code = "challenge_required"
+    message = "Ask for a new challenge (POST /api/v1/face/challenge) and capture again."
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class TooManyAttempts(NotAuthenticated):
     code = "too_many_attempts"
     message = "Too many failed face checks. Sign in with your password again."

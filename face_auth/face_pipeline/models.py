@@ -11,7 +11,8 @@ import numpy as np
 from face_auth.face_pipeline.config import FACE_SIZE
 from face_auth.face_pipeline.detect import FaceDetector
 from face_auth.face_pipeline.embed import EmbeddingModel
-from face_auth.model_store import require_models
+from face_auth.face_pipeline.landmarks import LandmarkModel, load_landmark_model
+from face_auth.model_store import require_landmark_model, require_models
 
 
 class ModelLoadError(Exception):
@@ -25,13 +26,16 @@ EMBEDDING_SIZE = 128
 
 @dataclass(frozen=True)
 class FaceModels:
-    """The loaded models: ``embedder`` is the compiled FaceNet forward pass."""
+    """The loaded models: ``embedder`` is the compiled FaceNet forward pass, ``landmarker``
+    MediaPipe's 468-point face-landmark model (None only where a test builds models without
+    it)."""
 
     detector: FaceDetector
     embedder: EmbeddingModel
     keras_model: Any
     weights_path: Path
     load_seconds: float
+    landmarker: LandmarkModel | None = None
 
 
 def _configure_tensorflow(intra_op_threads: int | None, inter_op_threads: int | None) -> None:
@@ -87,6 +91,25 @@ def _compile_detector(detector: Any) -> None:
             stage._model = _network_function(stage.model)
 
 
+# Batches the face step embeds: 1 (the CLI) to 8 frames (a verification).
+WARM_BATCH_SIZES = range(1, 9)
+# The input each of mtcnn 1.0's networks takes (PNet any size: its smallest pyramid level).
+_MTCNN_INPUT_SIDE = {"StagePNet": 12, "StageRNet": 24, "StageONet": 48}
+
+
+def _warm_up(detector: Any, embedder: EmbeddingModel) -> None:
+    """Run every traced function once at each input shape it will meet, so that the first
+    verification costs what later ones do. A blank image alone never reaches MTCNN's second
+    and third networks (no candidate boxes), so each network is also called directly."""
+    detector.detect_faces(np.zeros((480, 640, 3), dtype=np.float32))
+    for stage in detector.stages:
+        side = _MTCNN_INPUT_SIDE.get(type(stage).__name__)
+        if side is not None and getattr(stage, "_model", None) is not None:
+            stage._model(np.zeros((2, side, side, 3), dtype=np.float32))
+    for batch in WARM_BATCH_SIZES:
+        embedder(np.zeros((batch, FACE_SIZE, FACE_SIZE, 3), dtype=np.float32))
+
+
 def load_models(
     models_dir: Path,
     *,
@@ -105,6 +128,7 @@ def load_models(
     """
     started = time.perf_counter()
     weights = require_models(models_dir)
+    landmark_path = require_landmark_model(models_dir)
     os.environ["DEEPFACE_HOME"] = str(Path(models_dir).resolve())
     # deepface needs the Keras 2 API (tf-keras); this must precede the first TF import.
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
@@ -128,13 +152,15 @@ def load_models(
     detector = MTCNN()
     if compile_detector:
         _compile_detector(detector)
+    landmarker = load_landmark_model(landmark_path)
     if warm_up:
-        detector.detect_faces(np.zeros((480, 640, 3), dtype=np.float32))
-        embedder(np.zeros((1, FACE_SIZE, FACE_SIZE, 3), dtype=np.float32))
+        _warm_up(detector, embedder)
+        landmarker(np.zeros((192, 192, 3), dtype=np.float32))
     return FaceModels(
         detector=detector,
         embedder=embedder,
         keras_model=keras_model,
         weights_path=weights,
         load_seconds=time.perf_counter() - started,
+        landmarker=landmarker,
     )

@@ -1,5 +1,6 @@
 """Per-frame checks and the per-request embedding: the functions the app calls."""
 
+import hashlib
 import time
 from collections.abc import Sequence
 
@@ -10,8 +11,10 @@ from face_auth.face_pipeline.config import FACE_SIZE, PipelineConfig
 from face_auth.face_pipeline.decode import decode_image
 from face_auth.face_pipeline.detect import detect_faces, select_face
 from face_auth.face_pipeline.embed import embed_faces, mean_embedding
+from face_auth.face_pipeline.landmarks import face_landmarks
+from face_auth.face_pipeline.liveness import FrameEvidence, face_crop, perceptual_hash
 from face_auth.face_pipeline.models import FaceModels
-from face_auth.face_pipeline.quality import check_exposure, check_pose
+from face_auth.face_pipeline.quality import check_exposure, check_pose, pose_ratios
 from face_auth.face_pipeline.results import (
     EmbeddingResult,
     FaceDetection,
@@ -24,6 +27,14 @@ def analyse_rgb(
     models: FaceModels, rgb: np.ndarray, index: int, config: PipelineConfig
 ) -> tuple[FrameResult, np.ndarray | None]:
     """Detect, gate and align one decoded RGB frame; the crop is None when rejected."""
+    result, crop, _ = _analyse(models, rgb, index, config)
+    return result, crop
+
+
+def _analyse(
+    models: FaceModels, rgb: np.ndarray, index: int, config: PipelineConfig
+) -> tuple[FrameResult, np.ndarray | None, FaceDetection | None]:
+    """analyse_rgb, plus the selected face (also when a gate rejected the frame)."""
     detections = detect_faces(models.detector, rgb, config)
     faces = sum(face.confidence >= config.min_confidence for face in detections)
     face: FaceDetection | None = None
@@ -33,8 +44,8 @@ def analyse_rgb(
         check_exposure(aligned, config)
         check_pose(face, config)
     except FrameRejected as rejection:
-        return FrameResult.reject(index, rejection.code, face, faces), None
-    return FrameResult.accept(index, face, faces), aligned
+        return FrameResult.reject(index, rejection.code, face, faces), None, face
+    return FrameResult.accept(index, face, faces), aligned, face
 
 
 def analyse_frame(
@@ -48,31 +59,66 @@ def analyse_frame(
     return analyse_rgb(models, rgb, index, config)
 
 
+def _frontality(face: FaceDetection) -> float:
+    """How far from frontal a face is (0 is frontal): the frames kept for the embedding are
+    the most frontal ones."""
+    yaw, pitch = pose_ratios(face)
+    return abs(yaw) + abs(pitch - 0.6) / 2
+
+
 def embed_frames(
-    models: FaceModels, frames: Sequence[bytes], config: PipelineConfig
+    models: FaceModels,
+    frames: Sequence[bytes],
+    config: PipelineConfig,
+    *,
+    keep: int | None = None,
+    evidence: bool = False,
 ) -> EmbeddingResult:
-    """Mean embedding of every accepted frame of a request, embedded in one model call.
-    `timings` holds the seconds spent decoding, detecting (with gates and alignment), embedding."""
+    """Mean embedding of the accepted frames of a request, embedded in one model call.
+
+    With ``keep``, only the ``keep`` most frontal accepted frames are embedded (a liveness
+    challenge sends more frames, some turned). With ``evidence``, the result also holds each
+    frame's perceptual hash and, where a face was found, its 468 landmarks (for liveness).
+    ``timings`` holds the seconds spent decoding, detecting (with gates and alignment),
+    finding landmarks and embedding."""
     results: list[FrameResult] = []
-    crops: list[np.ndarray] = []
-    timings = {"decode": 0.0, "detect": 0.0, "embed": 0.0}
+    candidates: list[tuple[float, int, np.ndarray]] = []
+    proofs: list[FrameEvidence] = []
+    timings = {"decode": 0.0, "detect": 0.0, "landmarks": 0.0, "embed": 0.0}
     for index, data in enumerate(frames):
         started = time.perf_counter()
         try:
             rgb = decode_image(data, config)
         except FrameRejected as rejection:
             results.append(FrameResult.reject(index, rejection.code))
+            if evidence:
+                proofs.append(FrameEvidence(index, None))
             continue
         finally:
             timings["decode"] += time.perf_counter() - started
         started = time.perf_counter()
-        result, crop = analyse_rgb(models, rgb, index, config)
+        result, crop, face = _analyse(models, rgb, index, config)
         timings["detect"] += time.perf_counter() - started
         results.append(result)
-        if crop is not None:
-            crops.append(crop)
+        if crop is not None and face is not None:
+            candidates.append((_frontality(face), index, crop))
+        if evidence:
+            started = time.perf_counter()
+            marks = face_hash = None
+            if face is not None and models.landmarker is not None:
+                marks = face_landmarks(models.landmarker, rgb, face)
+                face_hash = perceptual_hash(face_crop(rgb, marks))
+            digest = hashlib.blake2b(rgb.tobytes(), digest_size=16).hexdigest()
+            proofs.append(FrameEvidence(index, perceptual_hash(rgb), marks, face_hash, digest))
+            timings["landmarks"] += time.perf_counter() - started
+    if keep is not None and len(candidates) > keep:
+        chosen = sorted(candidates, key=lambda item: item[0])[:keep]
+        candidates = sorted(chosen, key=lambda item: item[1])
+    crops = [crop for _, _, crop in candidates]
     if not crops:
-        return EmbeddingResult(embedding=None, frames=results, used=0, timings=timings)
+        return EmbeddingResult(
+            embedding=None, frames=results, used=0, timings=timings, evidence=proofs
+        )
     started = time.perf_counter()
     embeddings = embed_faces(models.embedder, np.stack(crops))
     timings["embed"] = time.perf_counter() - started
@@ -82,4 +128,5 @@ def embed_frames(
         used=len(crops),
         embeddings=embeddings,
         timings=timings,
+        evidence=proofs,
     )

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 
@@ -119,6 +120,8 @@ class EmbeddingResult:
     embeddings: np.ndarray | None = None
     # Seconds per stage for the whole request: decode, detect (with gates and alignment), embed.
     timings: dict[str, float] = field(default_factory=dict)
+    # Per frame, for liveness (liveness.FrameEvidence), when the caller asked for it.
+    evidence: list[Any] = field(default_factory=list)
 
     @property
     def rejections(self) -> list[FrameResult]:

@@ -1,13 +1,19 @@
-// Face step: open the camera, capture N frames ~250 ms apart, upload them, show the result.
-// Frames live only in memory for the upload; the camera is released right after capture.
+// Face step: ask the server for a liveness challenge (a head movement and a single-use nonce),
+// show it with an arrow, open the camera, capture the frames it asks for, upload them with the
+// nonce, show the result. Frames live only in memory for the upload; the camera is released
+// right after capture.
 (function () {
   "use strict";
 
   const root = document.getElementById("face-step");
   if (!root) return;
 
-  const FRAME_COUNT = Number(root.dataset.frames || 8);
-  const INTERVAL_MS = 250;
+  let FRAME_COUNT = Number(root.dataset.frames || 8);
+  let INTERVAL_MS = 250;
+  // Before the first frame: time to read the instruction and get ready.
+  const READY_MS = 1200;
+  // The preview is mirrored, so the person's left is the screen's left.
+  const ARROWS = { turn_left: "←", turn_right: "→", look_up: "↑", look_down: "↓" };
   const WIDTH = 640;
   const HEIGHT = 480;
   const JPEG_QUALITY = 0.9;
@@ -33,6 +39,9 @@
   const codeList = document.getElementById("recovery-code-list");
   const downloadCodes = document.getElementById("download-codes");
   const codesSaved = document.getElementById("codes-saved");
+  const challengeBox = document.getElementById("challenge");
+  const challengeArrow = document.getElementById("challenge-arrow");
+  const challengeText = document.getElementById("challenge-text");
 
   // The page carries this session's CSRF token (the cookie is HttpOnly).
   function csrfToken() {
@@ -141,9 +150,33 @@
     codesSaved.addEventListener("click", function () { window.location.assign(next); });
   }
 
-  async function upload(frames) {
+  // The challenge for this capture: {mode, nonce, action, instruction, frames, interval_ms}.
+  async function askChallenge() {
+    const response = await fetch("/api/v1/face/challenge", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrfToken() },
+    });
+    let body = {};
+    try { body = await response.json(); } catch (ignored) { body = {}; }
+    return { response: response, body: body };
+  }
+
+  function showChallenge(challenge) {
+    if (!challenge || !challenge.action) {
+      challengeBox.hidden = true;
+      return;
+    }
+    challengeArrow.textContent = ARROWS[challenge.action] || "";
+    challengeText.textContent = challenge.instruction || "";
+    challengeBox.dataset.action = challenge.action;
+    challengeBox.hidden = false;
+  }
+
+  async function upload(frames, nonce) {
     const form = new FormData();
     frames.forEach(function (blob, index) { form.append("frames", blob, "frame-" + index + ".jpg"); });
+    if (nonce) form.append("nonce", nonce);
     const response = await fetch(root.dataset.endpoint, {
       method: "POST",
       body: form,
@@ -164,6 +197,24 @@
       startButton.disabled = false;
       return;
     }
+    let challenge;
+    try {
+      const asked = await askChallenge();
+      if (!asked.response.ok) {
+        showResult(false, asked.body.message || "Your sign-in expired. Sign in again.");
+        const target = NEXT_PAGES[asked.body.next] || NEXT_PAGES.login;
+        setTimeout(function () { window.location.assign(target); }, 2500);
+        return;
+      }
+      challenge = asked.body;
+    } catch (error) {
+      showResult(false, "The server could not be reached. Check your connection and try again.");
+      startButton.disabled = false;
+      return;
+    }
+    FRAME_COUNT = Number(challenge.frames || FRAME_COUNT);
+    INTERVAL_MS = Number(challenge.interval_ms || INTERVAL_MS);
+    showChallenge(challenge);
     let stream = null;
     try {
       stream = await navigator.mediaDevices.getUserMedia({
@@ -180,8 +231,14 @@
       video.srcObject = stream;
       camera.classList.add("live");
       await video.play();
-      showStatus("Look at the camera and keep still…");
-      await sleep(600);
+      if (challenge.action) {
+        showStatus("Look at the camera. When the pictures start: " +
+          challenge.instruction.charAt(0).toLowerCase() + challenge.instruction.slice(1) + ".");
+        await sleep(READY_MS);
+      } else {
+        showStatus("Look at the camera and keep still…");
+        await sleep(600);
+      }
       frames = await captureFrames();
     } catch (error) {
       showStatus(cameraProblem(error), "error");
@@ -194,7 +251,7 @@
     spinner.hidden = false;
     let outcome;
     try {
-      outcome = await upload(frames);
+      outcome = await upload(frames, challenge.nonce);
     } catch (error) {
       spinner.hidden = true;
       showResult(false, "The upload failed. Check your connection and try again.");
@@ -203,6 +260,7 @@
       return;
     }
     spinner.hidden = true;
+    challengeBox.hidden = true;
     const body = outcome.body;
     if (outcome.response.ok && body.accepted) {
       const next = body.redirect || "/application/";

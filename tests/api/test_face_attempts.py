@@ -19,7 +19,7 @@ from tests.api.test_face_api import post_frames, signed_in
 from tests.api.test_login import login
 from tests.api.test_metrics import metric
 from tests.face_data import PersonFrames
-from tests.support import PASSWORD
+from tests.support import PASSWORD, metrics_text
 
 pytestmark = pytest.mark.models
 
@@ -135,7 +135,7 @@ def test_consecutive_failures_across_logins_hold_the_account_with_growing_retry_
     assert db["face_attempts"].find_one({"_id": user["id"]})["failures"] == 0
     assert db["audit"].count_documents({"user_id": user["id"], "event": "face_hold_started"}) == 2
 
-    text = client.get("/metrics").text
+    text = metrics_text(client)
     assert metric(text, "face_auth_security_events_total", event="face_hold_started") == 2
     assert metric(text, "face_auth_login_attempts_total", factor="face", outcome="held") == 3
     assert metric(text, "face_auth_face_similarity_count") == 7  # the score goes here

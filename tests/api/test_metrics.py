@@ -3,10 +3,12 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from app import create_app
+from face_auth.config import Settings
 from tests.api.test_face_api import post_frames, signed_in
 from tests.api.test_login import login
 from tests.face_data import PersonFrames
-from tests.support import PASSWORD
+from tests.support import PASSWORD, metrics_text
 
 
 def metric(text: str, name: str, **labels: str) -> float:
@@ -28,7 +30,7 @@ def test_metrics_count_logins_similarity_stages_and_latency(
     login(client, user["email"], PASSWORD)
     assert post_frames(client, "verify", alice.verify).status_code == 200
 
-    text = client.get("/metrics").text
+    text = metrics_text(client)
     logins = "face_auth_login_attempts_total"
     assert metric(text, logins, factor="pwd", outcome="success") == 2
     assert metric(text, logins, factor="pwd", outcome="failure") == 1
@@ -43,3 +45,19 @@ def test_metrics_count_logins_similarity_stages_and_latency(
         text, "face_auth_request_seconds_count", method="POST", route="/api/v1/sessions",
         status="200",
     ) == 2  # fmt: skip
+
+
+def test_metrics_need_the_token(client: TestClient) -> None:
+    assert client.get("/metrics").status_code == 404
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer not-it"})
+    assert wrong.status_code == 404
+    assert "face_auth_login_attempts_total" in metrics_text(client)
+
+
+def test_without_a_token_only_this_machine_may_scrape(settings: Settings) -> None:
+    open_settings = settings.model_copy(update={"metrics_token": None})
+    app = create_app(open_settings)
+    with TestClient(app, client=("203.0.113.5", 4000)) as remote:
+        assert remote.get("/metrics").status_code == 404
+    with TestClient(app, client=("127.0.0.1", 4000)) as local:
+        assert local.get("/metrics").status_code == 200

@@ -61,3 +61,21 @@ def test_docs_can_be_turned_off(settings: Settings) -> None:
     with TestClient(create_app(hidden)) as quiet:
         assert quiet.get("/docs").status_code == 404
         assert quiet.get("/openapi.json").status_code == 404
+
+
+def test_docs_show_the_error_answers_of_every_api_operation(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    operations = [
+        (path, method, operation)
+        for path, methods in schema["paths"].items()
+        if path.startswith("/api/v1/")
+        for method, operation in methods.items()
+    ]
+    assert len(operations) >= 10
+    for path, method, operation in operations:
+        for status in ("401", "403", "422", "429", "503"):
+            assert status in operation["responses"], (method, path, status)
+        described = operation["responses"]["429"]["description"]
+        assert "too_many_attempts" in described and "face_held" in described
+        body = operation["responses"]["401"]["content"]["application/json"]["schema"]
+        assert body["$ref"].endswith("/ErrorOut")

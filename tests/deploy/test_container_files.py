@@ -331,7 +331,9 @@ def test_app_settings_in_compose(compose: dict[str, Any]) -> None:
     env = environment(compose["services"]["app"])
     assert env["FACE_AUTH_COOKIE_SECURE"] == "true"
     # Required from the environment or .env; `${VAR:?message}` makes compose refuse without it.
-    assert re.fullmatch(r"\$\{FACE_AUTH_JWT_SECRET:?\?[^}]*\}", env["FACE_AUTH_JWT_SECRET"])
+    for shared in ("FACE_AUTH_JWT_SECRET", "FACE_AUTH_TEMPLATE_MASTER_KEY"):
+        # Every replica must share these: required, never defaulted.
+        assert re.fullmatch(rf"\$\{{{shared}:?\?[^}}]*\}}", env[shared])
     assert "FORWARDED_ALLOW_IPS" in env
 
 

@@ -84,28 +84,37 @@ def camera_videos(
 
 
 @pytest.fixture(scope="session")
-def live_app(
-    mongo_server: EmbeddedMongoServer,
-    face_models: FaceModels,  # makes sure the weights are installed before the server starts
-    artifacts_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[str]:
-    """`python app.py` as a real uvicorn server on 127.0.0.1 (a secure context for the camera),
-    on the session's SecantusDB server, with its own database."""
+def live_app_env(
+    mongo_server: EmbeddedMongoServer, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """The environment of the server under test (also what `face-auth` commands need to act
+    on its database, e.g. to register an OpenID Connect client)."""
     assert mongo_server.uri is not None
-    database = f"e2e_{uuid.uuid4().hex[:12]}"
-    env = {
+    return {
         "MONGODB_URI": mongo_server.uri,
-        "FACE_AUTH_DATABASE_NAME": database,
+        "FACE_AUTH_DATABASE_NAME": f"e2e_{uuid.uuid4().hex[:12]}",
         "FACE_AUTH_DATA_DIR": str(tmp_path_factory.mktemp("e2e-app") / "data"),
         "FACE_AUTH_JWT_SECRET": "e2e-" + uuid.uuid4().hex + uuid.uuid4().hex,
         "FACE_AUTH_MODELS_DIR": str(MODELS_DIR),
         "FACE_AUTH_LOG_LEVEL": "INFO",
+        # The fake cameras still play zooming photos, which liveness rightly refuses; the
+        # rendered head-turn videos for the challenge mode are not built yet (issue 13).
+        "FACE_AUTH_LIVENESS": "off",
     }
-    with running_app(env, artifacts_dir / "app.log", timeout=180) as base_url:
+
+
+@pytest.fixture(scope="session")
+def live_app(
+    live_app_env: dict[str, str],
+    face_models: FaceModels,  # makes sure the weights are installed before the server starts
+    artifacts_dir: Path,
+) -> Iterator[str]:
+    """`python app.py` as a real uvicorn server on 127.0.0.1 (a secure context for the camera),
+    on the session's SecantusDB server, with its own database."""
+    with running_app(live_app_env, artifacts_dir / "app.log", timeout=180) as base_url:
         yield base_url
-    with MongoClient(mongo_server.uri) as client:
-        client.drop_database(database)
+    with MongoClient(live_app_env["MONGODB_URI"]) as client:
+        client.drop_database(live_app_env["FACE_AUTH_DATABASE_NAME"])
 
 
 @pytest.fixture(scope="session")

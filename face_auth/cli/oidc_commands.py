@@ -1,0 +1,125 @@
+"""`face-auth clients add|list|remove` (OpenID Connect relying parties) and
+`face-auth signing-key list|rotate` (the ES256 keys that sign ID tokens), printing JSON."""
+
+import argparse
+import json
+from collections.abc import Callable
+from datetime import timedelta
+
+from face_auth.business_val.oidc import OidcService, oidc_policy, oidc_service
+from face_auth.business_val.signing_keys import SigningKeys
+from face_auth.cli.database import open_database
+from face_auth.config import Settings
+from face_auth.entity.oidc import OAuthClient
+from face_auth.exception import DatabaseUnavailable, InvalidInput, NotFound
+
+Action = Callable[[OidcService, argparse.Namespace], object]
+
+
+def client_summary(client: OAuthClient) -> dict[str, object]:
+    return {
+        "client_id": client.client_id,
+        "name": client.name,
+        "redirect_uris": list(client.redirect_uris),
+        "type": "public" if client.public else "confidential",
+        "created_at": client.created_at.isoformat(),
+    }
+
+
+def _run(action: Action) -> Callable[[argparse.Namespace, Settings], int]:
+    def handler(args: argparse.Namespace, settings: Settings) -> int:
+        try:
+            with open_database(settings) as database:
+                output = action(oidc_service(database, oidc_policy(settings)), args)
+        except InvalidInput as error:
+            print(json.dumps({"error": error.message, "fields": error.fields}))
+            return 1
+        except (NotFound, DatabaseUnavailable) as error:
+            print(json.dumps({"error": error.message}))
+            return 1
+        print(json.dumps(output, indent=2))
+        return 0
+
+    return handler
+
+
+def _add(oidc: OidcService, args: argparse.Namespace) -> object:
+    created = oidc.add_client(args.name, args.redirect_uris, args.public)
+    output = client_summary(created.client)
+    if created.secret is not None:
+        output["client_secret"] = created.secret
+        output["note"] = "The secret is shown this once; only its hash is stored."
+    return output
+
+
+def _remove(oidc: OidcService, args: argparse.Namespace) -> object:
+    oidc.remove_client(args.client_id)
+    return {"removed": args.client_id}
+
+
+def _keys(settings: Settings) -> SigningKeys:
+    return SigningKeys(settings.oidc_keys_path, timedelta(minutes=settings.oidc_id_token_minutes))
+
+
+def _list_keys(_: argparse.Namespace, settings: Settings) -> int:
+    keys = _keys(settings)
+    current = keys.current().kid
+    published = [
+        {
+            "kid": key.kid,
+            "current": key.kid == current,
+            "created_at": key.created_at.isoformat(),
+            "retired_at": key.retired_at.isoformat() if key.retired_at else None,
+        }
+        for key in keys.published()
+    ]
+    print(json.dumps({"file": str(settings.oidc_keys_path), "keys": published}, indent=2))
+    return 0
+
+
+def _rotate_key(_: argparse.Namespace, settings: Settings) -> int:
+    keys = _keys(settings)
+    previous = keys.current().kid
+    fresh = keys.rotate()
+    print(json.dumps({"current": fresh.kid, "retired": previous,
+                      "published": [key.kid for key in keys.published()]}, indent=2))  # fmt: skip
+    return 0
+
+
+def add_oidc_commands(commands: argparse._SubParsersAction) -> None:
+    clients = commands.add_parser("clients", help="OpenID Connect clients (relying parties)")
+    clients_commands = clients.add_subparsers(dest="clients_command", required=True)
+    add = clients_commands.add_parser(
+        "add", help="register a client; prints its id and (confidential clients) its secret once"
+    )
+    add.add_argument("--name", required=True, help="shown to users on the consent page")
+    add.add_argument(
+        "--redirect-uri",
+        dest="redirect_uris",
+        action="append",
+        required=True,
+        metavar="URI",
+        help="exact callback URI (https, or http on loopback); repeat for several",
+    )
+    add.add_argument(
+        "--public",
+        action="store_true",
+        help="a client that cannot keep a secret (native or browser app): no secret, PKCE only",
+    )
+    add.set_defaults(handler=_run(_add))
+    clients_commands.add_parser("list").set_defaults(
+        handler=_run(lambda oidc, _: [client_summary(c) for c in oidc.list_clients()])
+    )
+    remove = clients_commands.add_parser(
+        "remove", help="remove a client with its codes, tokens and users' consents"
+    )
+    remove.add_argument("client_id", metavar="CLIENT_ID")
+    remove.set_defaults(handler=_run(_remove))
+
+    keys = commands.add_parser("signing-key", help="the ES256 keys that sign ID tokens")
+    keys_commands = keys.add_subparsers(dest="signing_key_command", required=True)
+    keys_commands.add_parser("list", help="the published keys").set_defaults(handler=_list_keys)
+    keys_commands.add_parser(
+        "rotate",
+        help="sign with a new key; the old public key stays published until its tokens expired",
+    ).set_defaults(handler=_rotate_key)

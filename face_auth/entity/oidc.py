@@ -1,0 +1,68 @@
+"""What the OpenID Connect provider stores: clients, authorization codes, access tokens and the
+applications a user has consented to. Codes, tokens and client secrets are kept as hashes."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+class OAuthClient(BaseModel):
+    """A registered relying party. Public clients (native or browser apps) have no secret and
+    must use PKCE; confidential ones authenticate with client_secret_basic."""
+
+    model_config = ConfigDict(frozen=True)
+
+    client_id: str
+    name: str
+    redirect_uris: tuple[str, ...]
+    public: bool
+    secret_hash: str | None
+    created_at: datetime
+
+
+class AuthorizationCode(BaseModel):
+    """A code as stored (its id is the code's hash): what the user approved, for whom, and the
+    PKCE challenge the token request must answer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code_id: str
+    client_id: str
+    user_id: str
+    redirect_uri: str
+    scope: str
+    nonce: str | None
+    code_challenge: str
+    code_challenge_method: str
+    auth_time: datetime
+    amr: tuple[str, ...]
+    acr: str
+    code_expires_at: datetime
+    used_at: datetime | None = None
+
+
+class AccessToken(BaseModel):
+    """An access token as stored (its id is the token's hash); it opens /oauth2/userinfo."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token_id: str
+    client_id: str
+    user_id: str
+    scope: str
+    code_id: str | None
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+
+class ConsentGrant(BaseModel):
+    """The scopes a user allowed an application, shown and revocable on the account page."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: str
+    client_id: str
+    client_name: str
+    scopes: tuple[str, ...]
+    granted_at: datetime

@@ -1,0 +1,109 @@
+"""Dense face landmarks: MediaPipe's face-landmark model (468 3D points) on an MTCNN face.
+
+The model (``face_landmark.tflite``, provisioned by ``face_auth.model_store``) takes a
+192x192 RGB crop scaled to [0, 1]: a square about 1.5x the face box, rotated so the eyes are
+level (as MediaPipe's own graph crops it). It returns 468 (x, y, z) points in crop pixels, z
+being depth relative to the face centre on the same scale (smaller is nearer the camera), and
+a face-presence logit. ``face_landmarks`` maps the points back to image pixels.
+
+It runs through TensorFlow's ``tf.lite.Interpreter`` (deprecated in favour of ai-edge-litert,
+which is not installed: TensorFlow already ships the runtime). One interpreter is not
+thread-safe, so calls are serialised by a lock; one call takes about 1.3 ms on one core.
+"""
+
+import math
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from face_auth.face_pipeline.align import alignment_matrix
+from face_auth.face_pipeline.results import FaceDetection
+
+LANDMARK_INPUT = 192
+LANDMARK_COUNT = 468
+# The crop is this many times the face box's longer side (margin on each side: (1.5 - 1) / 2).
+CROP_SCALE = 1.5
+
+# Mesh indices used by the pose and flatness measures (MediaPipe's canonical face mesh).
+NOSE_TIP = 1
+FOREHEAD = 10
+CHIN = 152
+RIGHT_CHEEK = 234  # the person's right: the left of the image for a frontal face
+LEFT_CHEEK = 454
+RIGHT_EYE_OUTER = 33
+LEFT_EYE_OUTER = 263
+
+
+class LandmarkModel:
+    """The loaded TFLite interpreter; call it with one (192, 192, 3) float32 crop in [0, 1]."""
+
+    def __init__(self, model_path: Path, threads: int = 1) -> None:
+        import tensorflow as tf  # noqa: PLC0415 - loaded with the other models
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
+            self._interpreter = tf.lite.Interpreter(model_path=str(model_path), num_threads=threads)
+        self._interpreter.allocate_tensors()
+        self._input = self._interpreter.get_input_details()[0]["index"]
+        outputs = {
+            tuple(d["shape"])[-1]: d["index"] for d in self._interpreter.get_output_details()
+        }
+        self._points = outputs[LANDMARK_COUNT * 3]
+        self._presence = outputs[1]
+        self._lock = threading.Lock()
+        self.model_path = Path(model_path)
+
+    def __call__(self, crop: np.ndarray) -> tuple[np.ndarray, float]:
+        """(468, 3) points in crop pixels and the face-presence probability."""
+        batch = np.asarray(crop, dtype=np.float32).reshape(1, LANDMARK_INPUT, LANDMARK_INPUT, 3)
+        with self._lock:
+            self._interpreter.set_tensor(self._input, batch)
+            self._interpreter.invoke()
+            points = self._interpreter.get_tensor(self._points).reshape(LANDMARK_COUNT, 3).copy()
+            logit = float(self._interpreter.get_tensor(self._presence).ravel()[0])
+        return points, 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
+
+
+@dataclass(frozen=True)
+class FaceLandmarks:
+    """468 points in image pixels: x, y, and z (depth, same scale as x; smaller is nearer)."""
+
+    points: np.ndarray
+    presence: float
+
+    @property
+    def xy(self) -> np.ndarray:
+        return self.points[:, :2]
+
+
+def landmark_crop(rgb: np.ndarray, face: FaceDetection) -> tuple[np.ndarray, np.ndarray]:
+    """The model's input for ``face`` and the 2x3 affine map from image to crop pixels."""
+    margin = (CROP_SCALE - 1.0) / 2.0
+    matrix = alignment_matrix(face, LANDMARK_INPUT, margin)
+    crop = cv2.warpAffine(
+        np.ascontiguousarray(rgb),
+        matrix,
+        (LANDMARK_INPUT, LANDMARK_INPUT),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+    )
+    return crop.astype(np.float32) / 255.0, matrix
+
+
+def face_landmarks(model: LandmarkModel, rgb: np.ndarray, face: FaceDetection) -> FaceLandmarks:
+    """The 468 landmarks of ``face`` in ``rgb``'s pixel coordinates."""
+    crop, matrix = landmark_crop(rgb, face)
+    points, presence = model(crop)
+    inverse = cv2.invertAffineTransform(matrix)
+    xy = points[:, :2] @ inverse[:, :2].T + inverse[:, 2]
+    scale = math.sqrt(abs(np.linalg.det(inverse[:, :2])))
+    z = points[:, 2:3] * scale
+    return FaceLandmarks(points=np.hstack([xy, z]).astype(np.float64), presence=presence)
+
+
+def load_landmark_model(path: Path, threads: int = 1) -> LandmarkModel:
+    return LandmarkModel(path, threads)

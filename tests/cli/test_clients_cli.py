@@ -1,0 +1,89 @@
+"""`face-auth clients add|list|remove` and `face-auth signing-key list|rotate`."""
+
+import json
+
+import pytest
+from pymongo import MongoClient
+
+from face_auth.business_val.oidc import token_hash
+from face_auth.cli import main
+from face_auth.config import Settings
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, object]:
+    code = main(list(argv))
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_add_list_and_remove_clients(
+    cli_env: Settings, mongo: MongoClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, confidential = run(
+        capsys, "clients", "add", "--name", "Wiki", "--redirect-uri",
+        "https://wiki.example.com/oidc/callback", "--redirect-uri", "http://127.0.0.1:9000/cb",
+    )  # fmt: skip
+    assert code == 0
+    assert confidential["type"] == "confidential"
+    assert confidential["redirect_uris"] == [
+        "https://wiki.example.com/oidc/callback",
+        "http://127.0.0.1:9000/cb",
+    ]
+    secret = confidential["client_secret"]
+    assert len(secret) >= 40
+    stored = mongo[cli_env.database_name]["oauth_clients"].find_one(
+        {"_id": confidential["client_id"]}
+    )
+    assert stored["secret_hash"] == token_hash(secret)
+    assert secret not in json.dumps(stored, default=str)
+
+    code, public = run(
+        capsys, "clients", "add", "--name", "CLI tool", "--redirect-uri",
+        "http://localhost:8400/callback", "--public",
+    )  # fmt: skip
+    assert code == 0
+    assert public["type"] == "public"
+    assert "client_secret" not in public
+
+    code, listed = run(capsys, "clients", "list")
+    assert code == 0
+    assert [client["name"] for client in listed] == ["Wiki", "CLI tool"]
+    assert all("client_secret" not in client for client in listed)  # shown once only
+
+    assert run(capsys, "clients", "remove", public["client_id"]) == (
+        0,
+        {"removed": public["client_id"]},
+    )
+    code, missing = run(capsys, "clients", "remove", public["client_id"])
+    assert code == 1
+    assert "No client" in missing["error"]
+    assert [client["name"] for client in run(capsys, "clients", "list")[1]] == ["Wiki"]
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["http://wiki.example.com/callback", "https://wiki.example.com/cb#x", "/callback"],
+)
+def test_unsafe_redirect_uris_are_refused(
+    cli_env: Settings, capsys: pytest.CaptureFixture[str], uri: str
+) -> None:
+    code, output = run(capsys, "clients", "add", "--name", "Wiki", "--redirect-uri", uri)
+    assert code == 1
+    assert "redirect_uri" in output["fields"]
+
+
+def test_signing_key_rotation(cli_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    code, listed = run(capsys, "signing-key", "list")
+    assert code == 0
+    [first] = listed["keys"]
+    assert first["current"] is True
+    assert (cli_env.oidc_keys_path.stat().st_mode & 0o777) == 0o600
+
+    code, rotated = run(capsys, "signing-key", "rotate")
+    assert code == 0
+    assert rotated["retired"] == first["kid"]
+    assert set(rotated["published"]) == {first["kid"], rotated["current"]}
+    keys = run(capsys, "signing-key", "list")[1]["keys"]
+    assert [(key["kid"], key["current"]) for key in keys] == [
+        (first["kid"], False),
+        (rotated["current"], True),
+    ]

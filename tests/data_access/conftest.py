@@ -1,0 +1,3 @@
+from tests.business_val.conftest import database
+
+__all__ = ["database"]
