@@ -304,6 +304,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_controller.pages_router,
         auth_controller.api_router,
         auth_controller.face_api_router,
+        auth_controller.face_pages_router,
         oidc_router,
     ):
         document_error_responses(router)

@@ -1,15 +1,9 @@
 from fastapi import APIRouter
-from pydantic import BaseModel
 
-from controller.auth_controller.api import UserOut
 from controller.deps import AccountsDep, ClaimsDep
+from controller.schemas import ApplicationOut, UserOut
 
 router = APIRouter(prefix="/api/v1", tags=["application"])
-
-
-class ApplicationOut(BaseModel):
-    user: UserOut
-    factors: list[str]
 
 
 @router.get("/application")

@@ -1,9 +1,6 @@
-from datetime import datetime
-
 from fastapi import APIRouter, Request, Response, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
 from controller.cookies import CookiesDep
 from controller.deps import (
@@ -14,72 +11,20 @@ from controller.deps import (
     PersonalDataDep,
     client_address,
 )
+from controller.schemas import (
+    AccountDeleteIn,
+    CsrfOut,
+    LoginIn,
+    MeOut,
+    PasswordChangeIn,
+    RegistrationIn,
+    SessionOut,
+    UserOut,
+    UserRefOut,
+)
 from face_auth.business_val import RegistrationRequest
-from face_auth.entity import User
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
-
-
-class RegistrationIn(BaseModel):
-    name: str = Field(max_length=1000)
-    username: str = Field(max_length=1000)
-    email: str = Field(max_length=1000)
-    phone: str = Field(max_length=1000)
-    password: str = Field(max_length=1000)
-    password_confirm: str = Field(max_length=1000)
-
-
-class LoginIn(BaseModel):
-    email: str = Field(max_length=1000)
-    password: str = Field(max_length=1000)
-
-
-class PasswordChangeIn(BaseModel):
-    current_password: str = Field(max_length=1000)
-    new_password: str = Field(max_length=1000)
-    new_password_confirm: str = Field(max_length=1000)
-
-
-class AccountDeleteIn(BaseModel):
-    password: str = Field(max_length=1000)
-
-
-class UserOut(BaseModel):
-    id: str
-    name: str
-    username: str
-    email: str
-    phone: str
-    created_at: datetime
-
-    @classmethod
-    def of(cls, user: User) -> "UserOut":
-        return cls(**user.model_dump(exclude={"password_hash"}))
-
-
-class UserRefOut(BaseModel):
-    """All a password-only session may read: it opens only the face step."""
-
-    id: str
-
-
-class SessionOut(BaseModel):
-    next: str
-    factors: list[str]
-    expires_at: datetime
-
-
-class MeOut(BaseModel):
-    user: UserOut | UserRefOut
-    factors: list[str]
-    has_face_template: bool
-    recovery_codes_left: int
-    next: str
-    session_expires_at: datetime
-
-
-class CsrfOut(BaseModel):
-    csrf_token: str
 
 
 @router.get("/csrf")

@@ -2,11 +2,11 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from controller.deps import ClaimsDep, FaceRunnerDep, FacesDep, SettingsDep
 from controller.face_runner import BoundedRunner
+from controller.schemas import CodeIn, CodeUsedOut, RecoveryCodesOut
 from controller.steps import PAGE_FOR_STEP
 from controller.uploads import read_face_upload
 from face_auth.business_val.face import FaceDecision, FaceService
@@ -22,20 +22,39 @@ FRAMES_DOC = (
     "default), up to 12 frames and the challenge's `nonce` (form field or JSON key) from "
     "`POST /api/v1/face/challenge`."
 )
-
-
-class CodeIn(BaseModel):
-    code: str = Field(max_length=100)
-
-
-class CodeUsedOut(BaseModel):
-    next: str
-    redirect: str
-    recovery_codes_left: int
-
-
-class RecoveryCodesOut(BaseModel):
-    recovery_codes: list[str]
+# The body as OpenAPI sees it (the route reads it itself, bounded, before parsing), so that
+# /docs shows it and the schema fuzzer sends frames.
+BINARY = {"type": "string", "format": "binary"}
+FRAMES_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "frames": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                        },
+                        "nonce": {"type": "string"},
+                    },
+                    "required": ["frames"],
+                }
+            },
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "images": {"type": "array", "items": {"type": "string"}, "maxItems": 16},
+                        "nonce": {"type": "string"},
+                    },
+                    "required": ["images"],
+                }
+            },
+        },
+    }
+}
 
 
 def decision_response(decision: FaceDecision, request: Request) -> JSONResponse:
@@ -77,7 +96,7 @@ def face_status(claims: ClaimsDep, faces: FacesDep) -> dict[str, object]:
     return faces.status(claims).as_dict()
 
 
-@router.post("/enroll", description=FRAMES_DOC)
+@router.post("/enroll", description=FRAMES_DOC, openapi_extra=FRAMES_BODY)
 async def enroll(
     request: Request,
     claims: ClaimsDep,
@@ -90,7 +109,7 @@ async def enroll(
     )
 
 
-@router.post("/verify", description=FRAMES_DOC)
+@router.post("/verify", description=FRAMES_DOC, openapi_extra=FRAMES_BODY)
 async def verify(
     request: Request,
     claims: ClaimsDep,

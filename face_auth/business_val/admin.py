@@ -39,9 +39,14 @@ def user_summary(user: User, has_face: bool) -> dict[str, object]:
 
 class AdminService:
     def __init__(
-        self, database: Database, enrollment_code_lifetime: timedelta, cipher: TemplateCipher
+        self,
+        database: Database,
+        enrollment_code_lifetime: timedelta,
+        cipher: TemplateCipher,
+        audit_retention_days: int,
     ) -> None:
         self._database = database
+        self._audit_retention_days = audit_retention_days
         self._cipher = cipher
         self._enrollment_code_lifetime = enrollment_code_lifetime
         self._face_attempts = FaceAttemptRepository(database)
@@ -116,5 +121,6 @@ class AdminService:
 
     def import_(self, path: Path) -> dict[str, int]:
         counts = import_jsonl(self._database, path)
-        self._database.ensure_indexes()
+        # With the configured retention: a default here once reset the audit TTL to a year.
+        self._database.ensure_indexes(self._audit_retention_days)
         return counts

@@ -106,6 +106,17 @@ class FaceDecision:
     issued: IssuedToken | None = None
     recovery_codes: list[str] | None = None
 
+    @classmethod
+    def refused(cls, result: EmbeddingResult, required: int) -> "FaceDecision":
+        return cls(
+            accepted=False,
+            similarity=None,
+            threshold=None,
+            frames_used=result.used,
+            frames_required=required,
+            frames=result.frames,
+        )
+
     def as_dict(self) -> dict[str, object]:
         body: dict[str, object] = {
             "accepted": self.accepted,
@@ -122,7 +133,7 @@ class FaceDecision:
 
 
 def refusal(result: EmbeddingResult, required: int, reason: str) -> dict[str, object]:
-    decision = FaceDecision(False, None, None, result.used, required, result.frames)
+    decision = FaceDecision.refused(result, required)
     return {**decision.as_dict(), "reason": reason}
 
 
@@ -247,8 +258,16 @@ class FaceService:
                            via=via)  # fmt: skip
         log_event(logger, "face_enrolled", user_id=claims.sub, frames_used=result.used, via=via)
         self._observer.login_attempt("enroll", "success")
-        return FaceDecision(True, None, None, result.used, required, result.frames, issued,
-                            codes)  # fmt: skip
+        return FaceDecision(
+            accepted=True,
+            similarity=None,
+            threshold=None,
+            frames_used=result.used,
+            frames_required=required,
+            frames=result.frames,
+            issued=issued,
+            recovery_codes=codes,
+        )
 
     def verify(
         self, claims: SessionClaims, frames: Sequence[bytes], nonce: str | None = None
@@ -271,8 +290,15 @@ class FaceService:
         if accepted:
             issued = self._accounts.grant_face_factor(claims)
             self._limiter.matched(claims.sub)
-            return FaceDecision(True, similarity, threshold, result.used, required,
-                                result.frames, issued)  # fmt: skip
+            return FaceDecision(
+                accepted=True,
+                similarity=similarity,
+                threshold=threshold,
+                frames_used=result.used,
+                frames_required=required,
+                frames=result.frames,
+                issued=issued,
+            )
         self._limiter.failed(claims.sub, counted)
         self._end_if_spent(claims, attempt)
         raise FaceMismatch(refusal(result, required, MISMATCH_REASON))
@@ -397,7 +423,7 @@ class FaceService:
         if step == FACTOR_FACE:
             self._limiter.failed(claims.sub, self._limiter.reserve(claims.sub))
         self._end_if_spent(claims, attempt)
-        decision = FaceDecision(False, None, None, result.used, required, result.frames)
+        decision = FaceDecision.refused(result, required)
         raise LivenessFailed({**decision.as_dict(), "liveness": liveness}, message)
 
     def _reserve_session_attempt(self, claims: SessionClaims) -> int:
@@ -461,7 +487,7 @@ class FaceService:
                                        verdict.message)  # fmt: skip
         if result.used < required or result.embedding is None:
             self._observer.login_attempt(step, "rejected")
-            decision = FaceDecision(False, None, None, result.used, required, result.frames)
+            decision = FaceDecision.refused(result, required)
             raise FaceRejected(
                 decision.as_dict(), _rejection_message(result.used, required, result.frames)
             )

@@ -12,7 +12,7 @@ from face_auth.business_val.observer import AuthObserver, NullObserver
 from face_auth.data_access import AuditRepository
 from face_auth.data_access.liveness_repository import ChallengeRepository, FrameHashRepository
 from face_auth.entity import SessionClaims
-from face_auth.exception import ChallengeRefused
+from face_auth.exception import ChallengeRefused, ErrorCode
 from face_auth.face_pipeline.liveness import (
     ACTIONS,
     INSTRUCTIONS,
@@ -137,7 +137,7 @@ class LivenessService:
             return None
         if not nonce:
             raise ChallengeRefused(
-                "challenge_required",
+                ErrorCode.CHALLENGE_REQUIRED,
                 "A liveness challenge is required: ask for one (POST /api/v1/face/challenge) "
                 "and send its nonce with the frames.",
             )
@@ -149,13 +149,15 @@ class LivenessService:
         found = self._challenges.find(key)
         self._observer.security_event("challenge_refused")
         if found is None:
-            code, message = "challenge_unknown", "This challenge does not exist or has expired."
+            code = ErrorCode.CHALLENGE_UNKNOWN
+            message = "This challenge does not exist or has expired."
         elif found.jti != claims.jti:
-            code, message = "challenge_not_yours", "This challenge belongs to another session."
+            code = ErrorCode.CHALLENGE_NOT_YOURS
+            message = "This challenge belongs to another session."
         elif found.used_at is not None:
-            code, message = "challenge_used", "This challenge was used already."
+            code, message = ErrorCode.CHALLENGE_USED, "This challenge was used already."
         else:
-            code, message = "challenge_expired", "This challenge has expired."
+            code, message = ErrorCode.CHALLENGE_EXPIRED, "This challenge has expired."
         self._audit.record("challenge_refused", now, claims.sub, code=code)
         raise ChallengeRefused(code, f"{message} Ask for a new one and capture again.")
 

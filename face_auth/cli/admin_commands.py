@@ -19,7 +19,12 @@ def _run(action: Action) -> Callable[[argparse.Namespace, Settings], int]:
         try:
             with open_database(settings) as database:
                 lifetime = timedelta(hours=settings.enrollment_code_hours)
-                admin = AdminService(database, lifetime, template_cipher(settings, database))
+                admin = AdminService(
+                    database,
+                    lifetime,
+                    template_cipher(settings, database),
+                    settings.audit_retention_days,
+                )
                 code, output = action(admin, args)
         except (NotFound, DatabaseUnavailable) as error:
             print(json.dumps({"error": error.message}))

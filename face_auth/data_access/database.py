@@ -79,7 +79,7 @@ class Database:
         self.client.admin.command("ping")
 
     @translate_unavailable
-    def ensure_indexes(self, audit_retention_days: int = 365) -> None:
+    def ensure_indexes(self, audit_retention_days: int) -> None:
         users = self.db[USERS_COLLECTION]
         users.create_index([("email", ASCENDING)], unique=True, name="email_unique")
         users.create_index([("username", ASCENDING)], unique=True, name="username_unique")

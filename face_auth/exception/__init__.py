@@ -4,10 +4,43 @@ Each error carries a stable machine `code` and a `message` safe to show to users
 """
 
 from collections.abc import Mapping
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """Every machine code the service answers with: one list, so no two errors share one."""
+
+    ERROR = "error"
+    INVALID_INPUT = "invalid_input"
+    ACCOUNT_EXISTS = "account_exists"
+    INVALID_CREDENTIALS = "invalid_credentials"
+    NOT_AUTHENTICATED = "not_authenticated"
+    INVALID_TOKEN = "invalid_token"  # noqa: S105 - an error code, not a secret
+    FACTOR_REQUIRED = "factor_required"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
+    CSRF_FAILED = "csrf_failed"
+    DATABASE_UNAVAILABLE = "database_unavailable"
+    NOT_FOUND = "not_found"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    FACE_REJECTED = "face_rejected"
+    FACE_MISMATCH = "face_mismatch"
+    LIVENESS_FAILED = "liveness_failed"
+    CHALLENGE_REQUIRED = "challenge_required"
+    FACE_TRIES_SPENT = "face_tries_spent"
+    BUSY = "busy"
+    FACE_HELD = "face_held"
+    ENROLLMENT_CODE_REQUIRED = "enrollment_code_required"
+    INVALID_CODE = "invalid_code"
+    ENROLL_AGAIN = "enroll_again"
+    CHALLENGE_UNKNOWN = "challenge_unknown"
+    CHALLENGE_NOT_YOURS = "challenge_not_yours"
+    CHALLENGE_USED = "challenge_used"
+    CHALLENGE_EXPIRED = "challenge_expired"
 
 
 class FaceAuthError(Exception):
-    code = "error"
+    code: str = ErrorCode.ERROR
     message = "Something went wrong."
 
     def __init__(self, message: str | None = None) -> None:
@@ -18,7 +51,7 @@ class FaceAuthError(Exception):
 class InvalidInput(FaceAuthError):
     """One or more fields are wrong; `fields` maps field name to its message."""
 
-    code = "invalid_input"
+    code: str = ErrorCode.INVALID_INPUT
     message = "Please correct the highlighted fields."
 
     def __init__(self, fields: Mapping[str, str], message: str | None = None) -> None:
@@ -27,29 +60,29 @@ class InvalidInput(FaceAuthError):
 
 
 class AccountExists(FaceAuthError):
-    code = "account_exists"
+    code: str = ErrorCode.ACCOUNT_EXISTS
     message = "An account with this email or username already exists."
 
 
 class InvalidCredentials(FaceAuthError):
-    code = "invalid_credentials"
+    code: str = ErrorCode.INVALID_CREDENTIALS
     message = "Email or password is incorrect."
 
 
 class NotAuthenticated(FaceAuthError):
-    code = "not_authenticated"
+    code: str = ErrorCode.NOT_AUTHENTICATED
     message = "Please sign in."
 
 
 class InvalidToken(NotAuthenticated):
-    code = "invalid_token"
+    code: str = ErrorCode.INVALID_TOKEN
     message = "Your session is invalid or has expired. Please sign in again."
 
 
 class FactorRequired(FaceAuthError):
     """The session is valid but lacks a factor; `next_step` says which step comes next."""
 
-    code = "factor_required"
+    code: str = ErrorCode.FACTOR_REQUIRED
     message = "Another sign-in step is required."
 
     def __init__(self, next_step: str, message: str | None = None) -> None:
@@ -61,7 +94,7 @@ class AccountLocked(FaceAuthError):
     """Too many failed password attempts for this email or from this client: wait
     `retry_after` seconds."""
 
-    code = "too_many_attempts"
+    code: str = ErrorCode.TOO_MANY_ATTEMPTS
     message = "Too many failed sign-in attempts. Try again later."
 
     def __init__(self, retry_after: int, message: str | None = None) -> None:
@@ -71,34 +104,34 @@ class AccountLocked(FaceAuthError):
 
 
 class CsrfFailed(FaceAuthError):
-    code = "csrf_failed"
+    code: str = ErrorCode.CSRF_FAILED
     message = "The form has expired or was not sent from this site. Reload the page and retry."
 
 
 class DatabaseUnavailable(FaceAuthError):
-    code = "database_unavailable"
+    code: str = ErrorCode.DATABASE_UNAVAILABLE
     message = "The service is temporarily unavailable. Please try again shortly."
 
 
 class NotFound(FaceAuthError):
-    code = "not_found"
+    code: str = ErrorCode.NOT_FOUND
     message = "Not found."
 
 
 class UnsupportedMediaType(FaceAuthError):
-    code = "unsupported_media_type"
+    code: str = ErrorCode.UNSUPPORTED_MEDIA_TYPE
     message = "Send the frames as multipart/form-data (parts named 'frames') or as JSON images."
 
 
 class PayloadTooLarge(FaceAuthError):
-    code = "payload_too_large"
+    code: str = ErrorCode.PAYLOAD_TOO_LARGE
     message = "The upload is too large."
 
 
 class FaceRejected(FaceAuthError):
     """Not enough usable frames; `result` is the structured outcome, per frame."""
 
-    code = "face_rejected"
+    code: str = ErrorCode.FACE_REJECTED
     message = "Not enough frames showed one clear face."
 
     def __init__(self, result: Mapping[str, object], message: str | None = None) -> None:
@@ -107,7 +140,7 @@ class FaceRejected(FaceAuthError):
 
 
 class FaceMismatch(FaceRejected):
-    code = "face_mismatch"
+    code: str = ErrorCode.FACE_MISMATCH
     message = "The face does not match the enrolled face."
 
 
@@ -115,7 +148,7 @@ class LivenessFailed(FaceRejected):
     """The frames did not show a live face doing what was asked; `result` says which check
     failed (its reason code) and the message says what to do."""
 
-    code = "liveness_failed"
+    code: str = ErrorCode.LIVENESS_FAILED
     message = "The pictures did not show a live face."
 
 
@@ -123,21 +156,23 @@ class ChallengeRefused(FaceAuthError):
     """The liveness challenge nonce is missing, unknown, expired, used already or belongs to
     another session; `code` says which."""
 
-    code = "challenge_required"
+    code: str = ErrorCode.CHALLENGE_REQUIRED
     message = "Ask for a new challenge (POST /api/v1/face/challenge) and capture again."
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
 
 
 class TooManyAttempts(NotAuthenticated):
-    code = "too_many_attempts"
+    """This password session has spent its face tries: sign in with the password again."""
+
+    code: str = ErrorCode.FACE_TRIES_SPENT
     message = "Too many failed face checks. Sign in with your password again."
 
 
 class ServiceBusy(FaceAuthError):
-    code = "busy"
+    code: str = ErrorCode.BUSY
     message = "The service is busy. Please try again in a few seconds."
 
 
@@ -145,7 +180,7 @@ class FaceHeld(FaceAuthError):
     """Too many consecutive face failures on this account: the face step waits `retry_after`
     seconds (for everyone, the right face included)."""
 
-    code = "face_held"
+    code: str = ErrorCode.FACE_HELD
     message = "Too many failed face checks on this account. Try again later."
 
     def __init__(self, retry_after: int, message: str | None = None) -> None:
@@ -156,7 +191,7 @@ class FaceHeld(FaceAuthError):
 class EnrollmentCodeRequired(FaceAuthError):
     """Putting a face on this account needs a recovery code or an administrator's code."""
 
-    code = "enrollment_code_required"
+    code: str = ErrorCode.ENROLLMENT_CODE_REQUIRED
     message = (
         "To enroll a face on this account, enter one of your recovery codes or an enrollment "
         "code from your administrator."
@@ -164,14 +199,14 @@ class EnrollmentCodeRequired(FaceAuthError):
 
 
 class InvalidCode(FaceAuthError):
-    code = "invalid_code"
+    code: str = ErrorCode.INVALID_CODE
     message = "This code is not valid. It may have been used already or have expired."
 
 
 class TemplateOutdated(FaceAuthError):
     """The stored template was made by another model or preprocessing version."""
 
-    code = "enroll_again"
+    code: str = ErrorCode.ENROLL_AGAIN
     message = (
         "Your face template was made by an older version of the face model and cannot be "
         "compared. Enroll your face again (a recovery code lets you do so)."

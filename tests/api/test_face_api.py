@@ -138,7 +138,7 @@ def test_repeated_mismatches_revoke_the_password_session(
         for _ in range(settings.face_max_failures)
     ]
     assert statuses[:-1] == ["face_mismatch"] * (settings.face_max_failures - 1)
-    assert statuses[-1] == "too_many_attempts"
+    assert statuses[-1] == "face_tries_spent"
     # Even the right face is now refused: the password step must be done again.
     assert post_frames(client, "verify", alice.verify).status_code == 401
     assert client.get("/api/v1/me").status_code == 401

@@ -10,6 +10,7 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
+from urllib3 import encode_multipart_formdata
 
 from app import create_app
 from face_auth.config import Settings
@@ -38,13 +39,26 @@ def signed_in(client: TestClient) -> str:
     return client.get("/api/v1/csrf").json()["csrf_token"]
 
 
+def multipart_fields(files: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    fields: list[tuple[str, Any]] = []
+    for name, (filename, raw) in files:
+        value = raw if isinstance(raw, bytes) else str(raw)
+        fields.append((name, (filename, value)) if filename else (name, value))
+    return fields
+
+
 def send(client: TestClient, case: schemathesis.Case, csrf_token: str) -> httpx.Response:
     """The generated request, through the app under test (with its cookies)."""
     kwargs: dict[str, Any] = case.as_transport_kwargs(base_url=str(client.base_url))
     kwargs.pop("cookies", None)
     headers = {**kwargs.pop("headers", {}), CSRF_HEADER: csrf_token}
     data = kwargs.pop("data", None)
-    if isinstance(data, bytes | str):
+    files = kwargs.pop("files", None)
+    if files:  # requests' (name, (filename, value)) parts, encoded as requests would
+        body, content_type = encode_multipart_formdata(multipart_fields(files))
+        headers["Content-Type"] = content_type
+        kwargs["content"] = body
+    elif isinstance(data, bytes | str):
         kwargs["content"] = data
     elif data is not None:
         kwargs["data"] = data

@@ -151,7 +151,7 @@ def test_attacks_are_refused_with_their_reason_and_count_as_failed_attempts(
     # Print: the photo moved and tilted as a plane; the third failure ends the session.
     printed = post(live, "enroll", jerry[0].printed(6), challenge(live)["nonce"])
     assert printed.status_code == 401
-    assert printed.json()["error"] == "too_many_attempts"
+    assert printed.json()["error"] == "face_tries_spent"
 
 
 def test_frames_sent_before_are_refused_as_a_replay(

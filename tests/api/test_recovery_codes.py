@@ -129,7 +129,7 @@ def test_wrong_codes_spend_the_sessions_tries(client: TestClient, settings: Sett
         use_code(client, "0000-0000-0000-0000-0000-0000").json()["error"]
         for _ in range(settings.face_max_failures)
     ]
-    assert errors == ["invalid_code"] * (settings.face_max_failures - 1) + ["too_many_attempts"]
+    assert errors == ["invalid_code"] * (settings.face_max_failures - 1) + ["face_tries_spent"]
     assert client.get("/api/v1/me").status_code == 401
 
 

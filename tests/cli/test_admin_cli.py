@@ -93,8 +93,11 @@ def test_export_then_import_carries_users_to_another_database(
 
     target = cli_env.database_name + "_copy"
     monkeypatch.setenv("FACE_AUTH_DATABASE_NAME", target)
+    monkeypatch.setenv("FACE_AUTH_AUDIT_RETENTION_DAYS", "30")
     try:
         assert run(capsys, "db", "import", str(dump))[1]["users"] == 1
+        ttl = mongo[target]["audit"].index_information()["retention_ttl"]["expireAfterSeconds"]
+        assert ttl == 30 * 24 * 3600  # the configured retention, not a default of 365 days
         assert run(capsys, "db", "import", str(dump))[1]["users"] == 1  # idempotent
         copied = mongo[target]["users"].find_one({"email": user["email"]})
         original = mongo[cli_env.database_name]["users"].find_one({"email": user["email"]})

@@ -1,0 +1,88 @@
+"""The request and response bodies of the JSON API (/api/v1), in one place."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from face_auth.entity import User
+
+
+class RegistrationIn(BaseModel):
+    name: str = Field(max_length=1000)
+    username: str = Field(max_length=1000)
+    email: str = Field(max_length=1000)
+    phone: str = Field(max_length=1000)
+    password: str = Field(max_length=1000)
+    password_confirm: str = Field(max_length=1000)
+
+
+class LoginIn(BaseModel):
+    email: str = Field(max_length=1000)
+    password: str = Field(max_length=1000)
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(max_length=1000)
+    new_password: str = Field(max_length=1000)
+    new_password_confirm: str = Field(max_length=1000)
+
+
+class AccountDeleteIn(BaseModel):
+    password: str = Field(max_length=1000)
+
+
+class UserOut(BaseModel):
+    id: str
+    name: str
+    username: str
+    email: str
+    phone: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> "UserOut":
+        return cls(**user.model_dump(exclude={"password_hash"}))
+
+
+class UserRefOut(BaseModel):
+    """All a password-only session may read: it opens only the face step."""
+
+    id: str
+
+
+class SessionOut(BaseModel):
+    next: str
+    factors: list[str]
+    expires_at: datetime
+
+
+class MeOut(BaseModel):
+    user: UserOut | UserRefOut
+    factors: list[str]
+    has_face_template: bool
+    recovery_codes_left: int
+    next: str
+    session_expires_at: datetime
+
+
+class CsrfOut(BaseModel):
+    csrf_token: str
+
+
+class ApplicationOut(BaseModel):
+    user: UserOut
+    factors: list[str]
+
+
+class CodeIn(BaseModel):
+    code: str = Field(max_length=100)
+
+
+class CodeUsedOut(BaseModel):
+    next: str
+    redirect: str
+    recovery_codes_left: int
+
+
+class RecoveryCodesOut(BaseModel):
+    recovery_codes: list[str]
