@@ -27,7 +27,8 @@ def get_tokens(request: Request) -> TokenService:
     return request.app.state.tokens
 
 
-def get_readiness(request: Request) -> ReadinessCheck:
+async def get_readiness(request: Request) -> ReadinessCheck:
+    """Async: /healthz must answer from the event loop, never queue for a worker thread."""
     return request.app.state.readiness
 
 

@@ -173,7 +173,8 @@ class OidcService:
             raise InvalidInput(errors)
         secret = None if public else secrets.token_urlsafe(32)
         client = OAuthClient(
-            client_id=secrets.token_urlsafe(18),
+            # Hex: a client id never starts with "-", which a command line would take for a flag.
+            client_id=secrets.token_hex(16),
             name=clean_name,
             redirect_uris=tuple(dict.fromkeys(redirect_uris)),
             public=public,

@@ -7,7 +7,7 @@ Pure functions over arrays; no web framework or database. Load the models once w
 from face_auth.face_pipeline.align import align_face
 from face_auth.face_pipeline.config import FACE_SIZE, PipelineConfig
 from face_auth.face_pipeline.decode import decode_image
-from face_auth.face_pipeline.detect import detect_faces, select_face
+from face_auth.face_pipeline.detect import detect_faces, detect_faces_batch, select_face
 from face_auth.face_pipeline.embed import (
     cosine_similarity,
     embed_faces,
@@ -43,6 +43,7 @@ __all__ = [
     "cosine_similarity",
     "decode_image",
     "detect_faces",
+    "detect_faces_batch",
     "embed_faces",
     "embed_frames",
     "l2_normalize",

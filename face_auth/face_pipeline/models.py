@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from face_auth.face_pipeline.config import FACE_SIZE
-from face_auth.face_pipeline.detect import FaceDetector
+from face_auth.face_pipeline.config import FACE_SIZE, PipelineConfig
+from face_auth.face_pipeline.detect import FaceDetector, detect_faces_batch
 from face_auth.face_pipeline.embed import EmbeddingModel
 from face_auth.face_pipeline.landmarks import LandmarkModel, load_landmark_model
 from face_auth.model_store import require_landmark_model, require_models
@@ -93,15 +93,22 @@ def _compile_detector(detector: Any) -> None:
 
 # Batches the face step embeds: 1 (the CLI) to 8 frames (a verification).
 WARM_BATCH_SIZES = range(1, 9)
+# The browser's camera frames (static/js/face_capture.js), 8 to a request, detected in one
+# batch (detect_faces_batch) at the default detector_min_face_px.
+WARM_FRAME_SHAPE = (480, 640, 3)
+WARM_FRAMES = 8
 # The input each of mtcnn 1.0's networks takes (PNet any size: its smallest pyramid level).
 _MTCNN_INPUT_SIDE = {"StagePNet": 12, "StageRNet": 24, "StageONet": 48}
 
 
 def _warm_up(detector: Any, embedder: EmbeddingModel) -> None:
     """Run every traced function once at each input shape it will meet, so that the first
-    verification costs what later ones do. A blank image alone never reaches MTCNN's second
-    and third networks (no candidate boxes), so each network is also called directly."""
-    detector.detect_faces(np.zeros((480, 640, 3), dtype=np.float32))
+    verification costs what later ones do: PNet on a full-size frame and on a request's batch
+    of camera frames at every pyramid level. A blank image never reaches MTCNN's second and
+    third networks (no candidate boxes), so each network is also called directly."""
+    frame = np.zeros(WARM_FRAME_SHAPE, dtype=np.uint8)
+    detector.detect_faces(frame.astype(np.float32))
+    detect_faces_batch(detector, [frame] * WARM_FRAMES, PipelineConfig())
     for stage in detector.stages:
         side = _MTCNN_INPUT_SIDE.get(type(stage).__name__)
         if side is not None and getattr(stage, "_model", None) is not None:

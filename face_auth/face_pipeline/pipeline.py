@@ -9,7 +9,7 @@ import numpy as np
 from face_auth.face_pipeline.align import align_face
 from face_auth.face_pipeline.config import FACE_SIZE, PipelineConfig
 from face_auth.face_pipeline.decode import decode_image
-from face_auth.face_pipeline.detect import detect_faces, select_face
+from face_auth.face_pipeline.detect import detect_faces, detect_faces_batch, select_face
 from face_auth.face_pipeline.embed import embed_faces, mean_embedding
 from face_auth.face_pipeline.landmarks import face_landmarks
 from face_auth.face_pipeline.liveness import FrameEvidence, face_crop, perceptual_hash
@@ -35,7 +35,13 @@ def _analyse(
     models: FaceModels, rgb: np.ndarray, index: int, config: PipelineConfig
 ) -> tuple[FrameResult, np.ndarray | None, FaceDetection | None]:
     """analyse_rgb, plus the selected face (also when a gate rejected the frame)."""
-    detections = detect_faces(models.detector, rgb, config)
+    return _gate(rgb, detect_faces(models.detector, rgb, config), index, config)
+
+
+def _gate(
+    rgb: np.ndarray, detections: list[FaceDetection], index: int, config: PipelineConfig
+) -> tuple[FrameResult, np.ndarray | None, FaceDetection | None]:
+    """Select, align and gate the face among a frame's detections."""
     faces = sum(face.confidence >= config.min_confidence for face in detections)
     face: FaceDetection | None = None
     try:
@@ -81,52 +87,59 @@ def embed_frames(
     frame's perceptual hash and, where a face was found, its 468 landmarks (for liveness).
     ``timings`` holds the seconds spent decoding, detecting (with gates and alignment),
     finding landmarks and embedding."""
-    results: list[FrameResult] = []
+    results: dict[int, FrameResult] = {}
     candidates: list[tuple[float, int, np.ndarray]] = []
-    proofs: list[FrameEvidence] = []
+    proofs: dict[int, FrameEvidence] = {}
     timings = {"decode": 0.0, "detect": 0.0, "landmarks": 0.0, "embed": 0.0}
+    decoded: dict[int, np.ndarray] = {}
+    started = time.perf_counter()
     for index, data in enumerate(frames):
-        started = time.perf_counter()
         try:
-            rgb = decode_image(data, config)
+            decoded[index] = decode_image(data, config)
         except FrameRejected as rejection:
-            results.append(FrameResult.reject(index, rejection.code))
+            results[index] = FrameResult.reject(index, rejection.code)
             if evidence:
-                proofs.append(FrameEvidence(index, None))
-            continue
-        finally:
-            timings["decode"] += time.perf_counter() - started
-        started = time.perf_counter()
-        result, crop, face = _analyse(models, rgb, index, config)
-        timings["detect"] += time.perf_counter() - started
-        results.append(result)
+                proofs[index] = FrameEvidence(index, None)
+    timings["decode"] = time.perf_counter() - started
+    started = time.perf_counter()
+    # One mtcnn call for all the frames (detect_faces_batch): the same faces as frame by frame.
+    detections = detect_faces_batch(models.detector, list(decoded.values()), config)
+    selected: dict[int, FaceDetection | None] = {}
+    for (index, rgb), found in zip(decoded.items(), detections, strict=True):
+        results[index], crop, selected[index] = _gate(rgb, found, index, config)
+        face = selected[index]
         if crop is not None and face is not None:
             candidates.append((_frontality(face), index, crop))
-        if evidence:
-            started = time.perf_counter()
+    timings["detect"] = time.perf_counter() - started
+    if evidence:
+        started = time.perf_counter()
+        for index, rgb in decoded.items():
+            face = selected[index]
             marks = face_hash = None
             if face is not None and models.landmarker is not None:
                 marks = face_landmarks(models.landmarker, rgb, face)
                 face_hash = perceptual_hash(face_crop(rgb, marks))
             digest = hashlib.blake2b(rgb.tobytes(), digest_size=16).hexdigest()
-            proofs.append(FrameEvidence(index, perceptual_hash(rgb), marks, face_hash, digest))
-            timings["landmarks"] += time.perf_counter() - started
+            proofs[index] = FrameEvidence(index, perceptual_hash(rgb), marks, face_hash, digest)
+        timings["landmarks"] = time.perf_counter() - started
+    ordered = [results[index] for index in sorted(results)]
+    evidence_list = [proofs[index] for index in sorted(proofs)]
     if keep is not None and len(candidates) > keep:
         chosen = sorted(candidates, key=lambda item: item[0])[:keep]
         candidates = sorted(chosen, key=lambda item: item[1])
     crops = [crop for _, _, crop in candidates]
     if not crops:
         return EmbeddingResult(
-            embedding=None, frames=results, used=0, timings=timings, evidence=proofs
+            embedding=None, frames=ordered, used=0, timings=timings, evidence=evidence_list
         )
     started = time.perf_counter()
     embeddings = embed_faces(models.embedder, np.stack(crops))
     timings["embed"] = time.perf_counter() - started
     return EmbeddingResult(
         embedding=mean_embedding(embeddings),
-        frames=results,
+        frames=ordered,
         used=len(crops),
         embeddings=embeddings,
         timings=timings,
-        evidence=proofs,
+        evidence=evidence_list,
     )

@@ -14,6 +14,7 @@ from face_auth.face_pipeline import (
     ReasonCode,
     align_face,
     detect_faces,
+    detect_faces_batch,
     select_face,
 )
 from face_auth.face_pipeline.align import eye_angle
@@ -169,10 +170,14 @@ class FakeDetector:
 
     def __init__(self) -> None:
         self.shapes: list[tuple[int, ...]] = []
+        self.batches: list[list[tuple[int, ...]]] = []
         self.dtypes: list[np.dtype[Any]] = []
 
-    def detect_faces(self, image: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    def detect_faces(self, image: Any, **kwargs: Any) -> list[Any]:
         assert not kwargs, "mtcnn 1.0 must run with its default min_face_size"
+        if isinstance(image, list):  # mtcnn 1.0's batch: one list of faces per image
+            self.batches.append([item.shape for item in image])
+            return [self.detect_faces(item) for item in image]
         self.shapes.append(image.shape)
         self.dtypes.append(image.dtype)
         return [
@@ -201,3 +206,29 @@ def test_detect_faces_shrinks_the_frame_and_maps_coordinates_back() -> None:
     [same] = detect_faces(detector, frame, PipelineConfig(detector_min_face_px=20))
     assert detector.shapes[-1] == (480, 640, 3)
     assert same.box == (10, 20, 30, 40)
+
+
+class SizedDetector(FakeDetector):
+    """FakeDetector whose face starts at an eighth of the image's width."""
+
+    def detect_faces(self, image: Any, **kwargs: Any) -> list[Any]:
+        found = super().detect_faces(image, **kwargs)
+        if not isinstance(image, list):
+            found[0]["box"] = [image.shape[1] / 8, 20, 30, 40]
+        return found
+
+
+def test_batched_detection_groups_frames_by_size_and_keeps_their_order() -> None:
+    """mtcnn pads a batch to its largest image, which would move faces in the smaller ones:
+    each size gets its own call, and each frame its own faces, scaled back to its pixels."""
+    detector = SizedDetector()
+    big, small = np.zeros((480, 640, 3), np.uint8), np.zeros((240, 320, 3), np.uint8)
+    config = PipelineConfig(detector_min_face_px=40)
+    found = detect_faces_batch(detector, [big, small, big, big, small], config)
+    assert detector.batches == [[(240, 320, 3)] * 3, [(120, 160, 3)] * 2]
+    assert set(detector.dtypes) == {np.dtype(np.float32)}
+    assert [[face.box[0] for face in faces] for faces in found] == [[80], [40], [80], [80], [40]]
+    single = [detect_faces(detector, frame, config) for frame in (big, small)]
+    assert found[0] == single[0] and found[1] == single[1]
+    assert detect_faces_batch(detector, [], config) == []
+    assert len(detector.batches) == 2

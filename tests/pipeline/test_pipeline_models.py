@@ -14,12 +14,15 @@ from app import pipeline_config
 from face_auth.config import Settings
 from face_auth.face_pipeline import (
     EmbeddingResult,
+    FaceDetection,
     FaceModels,
     PipelineConfig,
     ReasonCode,
+    analyse_frame,
     analyse_rgb,
     cosine_similarity,
     detect_faces,
+    detect_faces_batch,
     embed_faces,
     embed_frames,
     l2_normalize,
@@ -258,6 +261,64 @@ def test_compiled_detector_matches_plain_mtcnn(
         for a, b in zip(compiled, plain, strict=True):
             assert np.allclose(a.box, b.box, atol=1)
             assert np.allclose(a.left_eye + a.nose, b.left_eye + b.nose, atol=1)
+
+
+def same_faces(batched: list[FaceDetection], single: list[FaceDetection]) -> None:
+    assert len(batched) == len(single)
+    for a, b in zip(batched, single, strict=True):
+        assert np.allclose(a.box, b.box, atol=1)
+        points = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")
+        for name in points:
+            assert np.allclose(getattr(a, name), getattr(b, name), atol=0.5), name
+        assert a.confidence == pytest.approx(b.confidence, abs=1e-4)
+
+
+@pytest.fixture(scope="module")
+def mixed_frames(face_models: FaceModels, dataset_faces: list[DatasetFace]) -> list[np.ndarray]:
+    """Camera-like 640x480 frames of 6 photos, 3 photos at their own (different) sizes, a
+    two-face composite, a smooth gradient (no face) and a 40x40 square (too small for MTCNN)."""
+    chosen = [face.photo.path for face in dataset_faces[::9]]
+    framed = [as_camera_frame(face_models, path) for path in chosen[:6]]
+    frames = [frame for frame in framed if frame is not None]
+    frames += [load_rgb(path) for path in chosen[6:9]]
+    frames.insert(2, two_face_composite(load_rgb(chosen[0]), load_rgb(chosen[1])))
+    frames.insert(4, gradient_image())
+    frames.append(np.full((40, 40, 3), 128, dtype=np.uint8))
+    assert len({frame.shape for frame in frames}) >= 5
+    return frames
+
+
+@pytest.mark.parametrize("detector_min_face_px", [20, 40, 80])
+def test_batched_detection_finds_the_same_faces_as_frame_by_frame(
+    face_models: FaceModels, mixed_frames: list[np.ndarray], detector_min_face_px: int
+) -> None:
+    """One mtcnn call for a request's frames gives every frame the boxes, landmarks and
+    confidences it gets alone, at each minimum face size, with frames of several sizes."""
+    config = PipelineConfig(detector_min_face_px=detector_min_face_px)
+    batched = detect_faces_batch(face_models.detector, mixed_frames, config)
+    single = [detect_faces(face_models.detector, frame, config) for frame in mixed_frames]
+    assert len(batched) == len(mixed_frames)
+    for one_batched, one_single in zip(batched, single, strict=True):
+        same_faces(one_batched, one_single)
+    assert sum(len(faces) > 0 for faces in single) >= 8
+    assert len(single[2]) >= 2 and not single[4] and not single[-1]
+
+
+def test_embed_frames_equals_frame_by_frame_analysis(
+    face_models: FaceModels, mixed_frames: list[np.ndarray]
+) -> None:
+    """embed_frames (batched detection) accepts and refuses the frames analyse_frame does one
+    at a time, for the same reasons, and embeds the same crops."""
+    data = [jpeg(frame) for frame in mixed_frames[:-1]]
+    for config in (PipelineConfig(), DATASET_CONFIG):
+        result = embed_frames(face_models, data, config)
+        alone = [analyse_frame(face_models, item, index, config) for index, item in enumerate(data)]
+        assert result.frames == [frame for frame, _ in alone]
+        crops = [crop for _, crop in alone if crop is not None]
+        assert result.used == len(crops) >= 3
+        assert result.embeddings is not None
+        expected = embed_faces(face_models.embedder, np.stack(crops))
+        np.testing.assert_allclose(result.embeddings, expected, atol=1e-5)
 
 
 def test_prewhitening_separates_people_better_than_unit_scaled_bgr(
