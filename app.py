@@ -70,6 +70,7 @@ from face_auth.data_access.face_attempt_repository import FaceAttemptRepository
 from face_auth.data_access.liveness_repository import ChallengeRepository, FrameHashRepository
 from face_auth.data_access.recovery_code_repository import RecoveryCodeRepository
 from face_auth.face_pipeline import FaceModels, PipelineConfig, load_models
+from face_auth.face_pipeline.liveness import LivenessConfig
 from face_auth.logger import configure_logging, get_logger, log_event
 from face_auth.model_store import ModelsMissingError, require_models
 
@@ -115,6 +116,7 @@ def liveness_policy(settings: Settings) -> LivenessPolicy:
         challenge_lifetime=timedelta(seconds=settings.liveness_challenge_seconds),
         replay_window=timedelta(hours=settings.liveness_replay_hours),
         capture_frames=face_capture_frames(settings),
+        checks=LivenessConfig.from_settings(settings),
     )
 
 

@@ -18,7 +18,7 @@ from face_auth.face_pipeline import (
 from face_auth.model_store import ModelsMissingError
 
 
-def _load(settings: Settings) -> tuple[FaceModels, PipelineConfig]:
+def load_pipeline(settings: Settings) -> tuple[FaceModels, PipelineConfig]:
     """The models, and the pipeline configuration the app builds from ``settings``, with the
     byte limit for photos on disk instead of the one for uploaded frames."""
     models = load_models(
@@ -47,7 +47,7 @@ def _embed_file(
 
 def embed_images(paths: list[Path], settings: Settings) -> int:
     try:
-        models, config = _load(settings)
+        models, config = load_pipeline(settings)
     except ModelsMissingError as error:
         print(json.dumps({"error": str(error)}))
         return 2
@@ -61,7 +61,7 @@ def embed_images(paths: list[Path], settings: Settings) -> int:
 
 def compare_images(first: Path, second: Path, settings: Settings) -> int:
     try:
-        models, config = _load(settings)
+        models, config = load_pipeline(settings)
     except ModelsMissingError as error:
         print(json.dumps({"error": str(error)}))
         return 2
@@ -90,7 +90,7 @@ def evaluate_folder(folder: Path, roc_path: Path, relaxed: bool, settings: Setti
     if not folder.is_dir():
         print(json.dumps({"error": f"{folder} is not a folder"}))
         return 2
-    models, config = _load(settings)
+    models, config = load_pipeline(settings)
     if relaxed:
         config = replace(config, **RELAXED_GATES)
     report = evaluate_dataset(folder, models, config, settings.face_match_threshold, roc_path)

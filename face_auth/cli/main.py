@@ -8,6 +8,7 @@ import uvicorn
 
 from face_auth.cli.admin_commands import add_admin_commands
 from face_auth.cli.audit_commands import add_audit_command
+from face_auth.cli.liveness_commands import add_liveness_command
 from face_auth.cli.oidc_commands import add_oidc_commands
 from face_auth.config import Settings
 from face_auth.exception import FaceAuthError
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="accept small and turned faces (web photos): measure the recogniser, not the gates",
     )
     evaluate_parser.set_defaults(handler=evaluate)
+    add_liveness_command(commands)
     add_admin_commands(commands)
     add_audit_command(commands)
     add_oidc_commands(commands)

@@ -119,6 +119,14 @@ class Settings(BaseSettings):
     liveness_challenge_seconds: int = Field(default=60, ge=10, le=600)
     # Frames sent within this many hours for the same user are refused as a replay (0: off).
     liveness_replay_hours: int = Field(default=24, ge=0)
+    # The liveness thresholds, calibrated by `face-auth evaluate-liveness` (docs/liveness.md):
+    # the asked head movement (change of the yaw or pitch proxy, in face sizes), the homography
+    # residual below which the face is a flat picture (in face widths), and how many frames
+    # must show the movement and the residual.
+    liveness_min_yaw_change: float = Field(default=0.08, gt=0, lt=1)
+    liveness_min_pitch_change: float = Field(default=0.03, gt=0, lt=1)
+    liveness_min_flat_residual: float = Field(default=0.015, ge=0, lt=1)
+    liveness_sustained_frames: int = Field(default=2, ge=1, le=8)
     # Frames the page captures (and a request may carry) for a challenge; the embedding keeps
     # the face_frames most frontal of them.
     face_capture_frames: int = Field(default=12, ge=1, le=32)

@@ -209,3 +209,45 @@ def screen_frames(
 def replay_frames(image: np.ndarray, count: int, rng: np.random.Generator) -> list[bytes]:
     """One picture sent ``count`` times, each re-encoded at a slightly different quality."""
     return [jpeg_bytes(image, int(rng.integers(85, 96))) for _ in range(count)]
+
+
+def plane_turn(shape: tuple[int, ...], action: Action, degrees: float) -> np.ndarray:
+    """The homography of a flat picture turned by ``degrees`` about its centre the way a head
+    turns for ``action`` (a print or phone rotated to fake the asked movement), seen by a
+    pinhole camera about as far away as the picture is wide."""
+    height, width = shape[:2]
+    focal = 1.2 * width
+    corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float64)
+    centre = np.array([width / 2, height / 2])
+    flat = np.hstack([corners - centre, np.zeros((4, 1))])
+    # The mesh's rotation turns the nose (z < 0) in the asked direction; a picture turned the
+    # same way shows its near side (z < 0) where the nose would go.
+    turned = flat @ rotation(action, degrees).T
+    depth = focal + turned[:, 2]
+    projected = turned[:, :2] * (focal / depth)[:, None] + centre
+    return cv2.getPerspectiveTransform(corners.astype(np.float32), projected.astype(np.float32))
+
+
+def turned_print_frames(
+    image: np.ndarray,
+    action: Action,
+    count: int,
+    rng: np.random.Generator,
+    peak: float = 30.0,
+    strength: float = 0.02,
+) -> list[np.ndarray]:
+    """A print (or the screen image given) turned in the asked direction as a head would turn,
+    still first, out to ``peak`` degrees and partly back, with a small hand-held jitter,
+    sensor noise and blur."""
+    height, width = image.shape[:2]
+    frames = []
+    for degrees in turn_angles(count, peak, rng):
+        turned = plane_turn(image.shape, action, degrees)
+        matrix = _homography(width, height, rng, strength) @ turned
+        warped = cv2.warpPerspective(
+            image, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE
+        )
+        blurred = cv2.GaussianBlur(warped, (0, 0), float(rng.uniform(0.4, 1.2)))
+        noisy = blurred.astype(np.float32) + rng.normal(0, 3.0, size=blurred.shape)
+        frames.append(np.clip(noisy, 0, 255).astype(np.uint8))
+    return frames

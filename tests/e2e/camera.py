@@ -1,8 +1,17 @@
 """Fake webcams for Chromium: y4m videos built with ffmpeg from the dataset's real photos.
 
-Chromium plays a y4m file as its camera (`--use-file-for-fake-video-capture`) and loops it. Each
-video is one photo framed like a webcam shot (`as_camera_frame`), with a slow zoom in and out and
-a small sway, so consecutive frames differ the way a live picture does and the loop has no jump.
+Chromium plays a y4m file as its camera (`--use-file-for-fake-video-capture`), from its first
+frame each time the page opens the camera, and loops it. The page waits READY_S after opening
+the camera, then takes 12 frames 250 ms apart, so the video's timing is the capture's timing
+(the head turns pass liveness with the capture started up to 0.6 s earlier or later).
+
+- The genuine user's videos (`person_videos`) are head turns rendered from one photo framed
+  like a webcam shot (`as_camera_frame`), with the renderer liveness is measured with
+  (face_auth/face_pipeline/synthetic.py): still for the first seconds, then a turn in the one
+  direction the server is pinned to ask (FACE_AUTH_LIVENESS_ACTIONS), and back; webcam noise on
+  every frame, so no two frames are the same.
+- The attacker's video (`flat_photo_video`) is the same photo held up as a flat picture and
+  turned as a plane in the asked direction, which liveness must refuse.
 """
 
 import math
@@ -15,17 +24,35 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from face_auth.face_pipeline import FaceModels, PipelineConfig, analyse_frame, embed_frames
+from face_auth.face_pipeline import (
+    FaceModels,
+    PipelineConfig,
+    analyse_frame,
+    detect_faces,
+    embed_frames,
+    select_face,
+)
+from face_auth.face_pipeline.landmarks import face_landmarks
+from face_auth.face_pipeline.liveness import Action, LivenessConfig, evaluate_liveness
+from face_auth.face_pipeline.synthetic import camera_noise, plane_turn, render_head_turn
 from tests.face_data import FRAME_HEIGHT, FRAME_WIDTH, as_camera_frame, jpeg
 
 FPS = 15
 SECONDS = 6
-ZOOM = 0.12  # the face grows by up to 12% and back, like someone leaning in slowly
-SWAY_PX = 14.0
-# Every CHECK_EVERY-th frame of the finished video goes through the app's own gates.
-CHECK_EVERY = 6
 # The page's capture: JPEG at quality 0.9 from a 640x480 canvas.
 PAGE_JPEG_QUALITY = 90
+# The page's capture (face_capture.js): READY_S after the camera opens, CAPTURE_FRAMES frames
+# INTERVAL_S apart.
+READY_S = 1.2
+CAPTURE_FRAMES = 12
+INTERVAL_S = 0.25
+# The head turn of the genuine user's videos (seconds from the camera opening, degrees): still
+# until TURN_START_S, out to TURN_DEGREES at TURN_PEAK_S, back to frontal at TURN_END_S.
+TURN_START_S, TURN_PEAK_S, TURN_END_S = 1.9, 3.1, 4.6
+TURN_DEGREES = 22.0
+# The flat picture turned as a plane: the same timing, a larger angle (a print turns easily).
+PLANE_DEGREES = 30.0
+ACTION = Action.TURN_LEFT
 
 
 @dataclass(frozen=True)
@@ -33,7 +60,7 @@ class CameraVideo:
     person: str
     photo: str
     path: Path
-    frames_checked: int
+    frames_checked: int  # the frames of the page's capture that the app's checks ran on
     embedding: np.ndarray  # mean FaceNet embedding of 8 of its frames, as the app computes it
 
 
@@ -44,28 +71,46 @@ def ffmpeg() -> str:
     return found
 
 
-def camera_motion(still: np.ndarray, count: int) -> Iterator[np.ndarray]:
-    """`count` frames of a slow zoom in and out around the centre, with a slight sway."""
-    centre_x, centre_y = FRAME_WIDTH / 2, FRAME_HEIGHT / 2
-    for index in range(count):
-        phase = index / count
-        scale = 1 + ZOOM * (1 - abs(2 * phase - 1))  # 1 -> 1+ZOOM -> 1: loops without a jump
-        shift_x = SWAY_PX * math.sin(2 * math.pi * phase)
-        shift_y = SWAY_PX / 2 * math.sin(4 * math.pi * phase)
-        matrix = np.array(
-            [
-                [scale, 0, (1 - scale) * centre_x + shift_x],
-                [0, scale, (1 - scale) * centre_y + shift_y],
-            ],
-            dtype=np.float64,
+def turn_angle(seconds: float, peak: float) -> float:
+    """The head's angle (degrees) at ``seconds`` after the camera opened: still, a smooth turn
+    out to ``peak`` and back, still again."""
+    if seconds <= TURN_START_S or seconds >= TURN_END_S:
+        return 0.0
+    if seconds <= TURN_PEAK_S:
+        phase = (seconds - TURN_START_S) / (TURN_PEAK_S - TURN_START_S)
+    else:
+        phase = (TURN_END_S - seconds) / (TURN_END_S - TURN_PEAK_S)
+    return peak * (1 - math.cos(math.pi * phase)) / 2
+
+
+def head_turn_frames(
+    still: np.ndarray, models: FaceModels, config: PipelineConfig, action: Action, seed: int
+) -> Iterator[np.ndarray]:
+    """The rendered head turn, one frame per 1/FPS s, each with its own webcam noise."""
+    assert models.landmarker is not None
+    face = select_face(detect_faces(models.detector, still, config), config)
+    marks = face_landmarks(models.landmarker, still, face)
+    angles = [turn_angle(i / FPS, TURN_DEGREES) for i in range(FPS * SECONDS)]
+    rng = np.random.default_rng(seed)
+    for frame in render_head_turn(still, marks, action, angles):
+        yield camera_noise(frame, rng)
+
+
+def flat_photo_frames(still: np.ndarray, action: Action, seed: int) -> Iterator[np.ndarray]:
+    """The photo as a flat picture turned like the asked head movement, with webcam noise."""
+    rng = np.random.default_rng(seed)
+    for i in range(FPS * SECONDS):
+        matrix = plane_turn(still.shape, action, turn_angle(i / FPS, PLANE_DEGREES))
+        moved = cv2.warpPerspective(
+            still, matrix, (FRAME_WIDTH, FRAME_HEIGHT), borderMode=cv2.BORDER_REPLICATE
         )
-        yield cv2.warpAffine(
-            still,
-            matrix,
-            (FRAME_WIDTH, FRAME_HEIGHT),
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
+        yield camera_noise(moved, rng)
+
+
+def page_capture(decoded: np.ndarray) -> list[bytes]:
+    """The frames the page takes from the video, at the times it takes them."""
+    indices = [round((READY_S + i * INTERVAL_S) * FPS) for i in range(CAPTURE_FRAMES)]
+    return [jpeg(decoded[index], PAGE_JPEG_QUALITY) for index in indices]
 
 
 def write_y4m(frames: Iterator[np.ndarray], path: Path) -> None:
@@ -91,28 +136,49 @@ def read_y4m(path: Path) -> np.ndarray:
 
 
 def video_of(
-    models: FaceModels, person: str, photo: Path, path: Path, config: PipelineConfig
+    models: FaceModels, person: str, photo: Path, path: Path, config: PipelineConfig, seed: int
 ) -> CameraVideo | None:
-    """Build the video of one photo; None unless every checked frame passes the app's gates."""
+    """The head-turn video of one photo; None unless the page's capture of it passes the app's
+    gates and its liveness checks for ACTION (as the server, pinned to ACTION, will judge it)."""
     still = as_camera_frame(models, photo)
     if still is None:
         return None
     first, _ = analyse_frame(models, jpeg(still, PAGE_JPEG_QUALITY), 0, config)
     if not first.accepted:
         return None
-    write_y4m(camera_motion(still, FPS * SECONDS), path)
+    write_y4m(head_turn_frames(still, models, config, ACTION, seed), path)
     decoded = read_y4m(path)
     assert len(decoded) == FPS * SECONDS, f"{path.name}: {len(decoded)} frames"
-    checked = [jpeg(frame, PAGE_JPEG_QUALITY) for frame in decoded[::CHECK_EVERY]]
-    results = [analyse_frame(models, data, i, config)[0] for i, data in enumerate(checked)]
-    if not all(result.accepted for result in results):
+    captured = embed_frames(models, page_capture(decoded), config, keep=8, evidence=True)
+    verdict = evaluate_liveness(captured.evidence, ACTION, [], LivenessConfig())
+    # Enrollment needs 6 usable frames of the 12 (face_enroll_min_frames).
+    if captured.used < 6 or captured.embedding is None or not verdict.passed:
         path.unlink()
         return None
-    # Eight frames spread over the clip, as the page takes them (250 ms apart is ~4 frames).
-    eight = [jpeg(frame, PAGE_JPEG_QUALITY) for frame in decoded[::4][:8]]
-    embedded = embed_frames(models, eight, config)
-    assert embedded.used == len(eight) and embedded.embedding is not None
-    return CameraVideo(person, photo.name, path, len(checked), embedded.embedding)
+    return CameraVideo(person, photo.name, path, len(captured.frames), captured.embedding)
+
+
+def flat_photo_video(
+    models: FaceModels, dataset: Path, person: str, path: Path, config: PipelineConfig
+) -> CameraVideo:
+    """The first usable photo of ``person`` turned as a flat picture; liveness refuses it."""
+    for photo in photos_of(dataset, person):
+        still = as_camera_frame(models, photo)
+        if still is None or not analyse_frame(models, jpeg(still), 0, config)[0].accepted:
+            continue
+        write_y4m(flat_photo_frames(still, ACTION, 0), path)
+        captured = embed_frames(models, page_capture(read_y4m(path)), config, keep=8, evidence=True)
+        verdict = evaluate_liveness(captured.evidence, ACTION, [], LivenessConfig())
+        assert not verdict.passed, f"liveness passed a flat photo of {person}"
+        assert captured.embedding is not None
+        return CameraVideo(person, photo.name, path, len(captured.frames), captured.embedding)
+    raise AssertionError(f"no usable photo of {person}")
+
+
+def photos_of(dataset: Path, person: str) -> list[Path]:
+    return sorted((dataset / "train" / person).glob("*")) + sorted(
+        (dataset / "val" / person).glob("*")
+    )
 
 
 def person_videos(
@@ -123,13 +189,12 @@ def person_videos(
     out_dir: Path,
     config: PipelineConfig,
 ) -> list[CameraVideo]:
-    """`count` videos of one person, each from a different photo (first usable ones, in order)."""
-    photos = sorted((dataset / "train" / person).glob("*")) + sorted(
-        (dataset / "val" / person).glob("*")
-    )
+    """`count` head-turn videos of one person, each from a different photo (the first usable
+    ones, in order)."""
     videos: list[CameraVideo] = []
-    for photo in photos:
-        video = video_of(models, person, photo, out_dir / f"{person}-{len(videos)}.y4m", config)
+    for number, photo in enumerate(photos_of(dataset, person)):
+        path = out_dir / f"{person}-{len(videos)}.y4m"
+        video = video_of(models, person, photo, path, config, number)
         if video is not None:
             videos.append(video)
         if len(videos) == count:

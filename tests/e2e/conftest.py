@@ -1,5 +1,6 @@
-"""End-to-end fixtures: the app as a real server, Chromium with a fake camera fed by y4m videos
-of real photos, one browser context per test.
+"""End-to-end fixtures: the app as a real server (default settings: liveness challenges on,
+pinned to one head movement), Chromium with a fake camera fed by y4m videos rendered from real
+photos (tests/e2e/camera.py), one browser context per test.
 
 Needs /usr/bin/chromium and ffmpeg (`make browser` installs them) and the face models.
 Screenshots of every step go to test-artifacts/e2e/<test name>/.
@@ -20,7 +21,7 @@ from face_auth.config import Settings
 from face_auth.data_access import EmbeddedMongoServer
 from face_auth.face_pipeline import FaceModels, cosine_similarity
 from tests.conftest import MODELS_DIR, ROOT
-from tests.e2e.camera import CameraVideo, ffmpeg, person_videos
+from tests.e2e.camera import ACTION, CameraVideo, ffmpeg, flat_photo_video, person_videos
 from tests.e2e.pages import Tab, User, enroll_on_page, log_out, login_on_page, register_via_api
 from tests.support import running_app
 
@@ -37,7 +38,7 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1100, "height": 860}
 
-ENROLL, VERIFY, OTHER = "jerry_enroll", "jerry_verify", "mindy"
+ENROLL, VERIFY, OTHER, FLAT = "jerry_enroll", "jerry_verify", "mindy", "jerry_flat_photo"
 DENIED = "denied"
 
 
@@ -56,8 +57,9 @@ def artifacts_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def app_settings() -> Settings:
-    """The settings the server under test runs with (defaults: no FACE_AUTH_ overrides)."""
-    return Settings(models_dir=MODELS_DIR)
+    """The settings the server under test runs with: the defaults, but every challenge asks for
+    the movement the fake cameras' videos show."""
+    return Settings(models_dir=MODELS_DIR, liveness_actions=ACTION.value)
 
 
 @pytest.fixture(scope="session")
@@ -67,9 +69,10 @@ def camera_videos(
     app_settings: Settings,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, CameraVideo]:
-    """Three fake cameras: Jerry (two different photos: one to enroll, one to verify) and
-    Mindy. Every 6th frame of each passed the app's own gates; the similarities below are
-    what the tests rely on, checked here so a failure names the cause."""
+    """Four fake cameras: Jerry turning his head (two different photos: one to enroll, one to
+    verify), Mindy turning hers, and a flat photo of Jerry turned as a plane. The page's
+    capture of each head turn passed the app's gates and liveness checks; the similarities
+    below are what the tests rely on, checked here so a failure names the cause."""
     ffmpeg()
     out = tmp_path_factory.mktemp("camera")
     config = pipeline_config(app_settings)
@@ -80,7 +83,8 @@ def camera_videos(
     different = cosine_similarity(enroll.embedding, other.embedding)
     assert same >= threshold + 0.1, f"Jerry's two videos are too far apart: {same:.2f}"
     assert different <= threshold - 0.2, f"Mindy's video is too close to Jerry's: {different:.2f}"
-    return {ENROLL: enroll, VERIFY: verify, OTHER: other}
+    flat = flat_photo_video(face_models, dataset_dir, "jerry_seinfeld", out / "flat.y4m", config)
+    return {ENROLL: enroll, VERIFY: verify, OTHER: other, FLAT: flat}
 
 
 @pytest.fixture(scope="session")
@@ -97,9 +101,12 @@ def live_app_env(
         "FACE_AUTH_JWT_SECRET": "e2e-" + uuid.uuid4().hex + uuid.uuid4().hex,
         "FACE_AUTH_MODELS_DIR": str(MODELS_DIR),
         "FACE_AUTH_LOG_LEVEL": "INFO",
-        # The fake cameras still play zooming photos, which liveness rightly refuses; the
-        # rendered head-turn videos for the challenge mode are not built yet (issue 13).
-        "FACE_AUTH_LIVENESS": "off",
+        # Liveness in its default mode (challenge), always asking for the fake cameras' move.
+        "FACE_AUTH_LIVENESS_ACTIONS": ACTION.value,
+        # Chromium plays a fake camera's video from its first frame each time the page opens
+        # the camera, so a second capture from one camera sends the same frames again, which
+        # the cross-request replay check rightly refuses (tests/api/test_liveness.py covers it).
+        "FACE_AUTH_LIVENESS_REPLAY_HOURS": "0",
     }
 
 

@@ -14,7 +14,8 @@ from tests.support import PASSWORD, csrf_headers
 
 # The first face request of a fresh server also warms TensorFlow up: allow for it on 2 cores.
 FACE_RESULT_TIMEOUT_MS = 90_000
-FRAMES = 8
+# Frames the page captures for a liveness challenge (face_capture_frames).
+FRAMES = 12
 
 # What face_capture.js shows; the tests read these from the page.
 ENROLLED = "Your face is enrolled. Taking you to your account…"
@@ -22,6 +23,11 @@ ENROLLED_WITH_CODES = "Your face is enrolled. Save your recovery codes before yo
 RECOVERY_CODES = 10
 VERIFIED = "Face verified. Taking you to your account…"
 MISMATCH = "The face does not match the enrolled face."
+# Liveness refusals of a flat picture turned to the left (face_pipeline/liveness.py MESSAGES).
+LIVENESS_REFUSALS = (
+    "The picture looks flat: use your real face, not a photo or screen.",
+    "Turn your head slowly to your left, then back as shown, while the pictures are taken.",
+)
 CAMERA_DENIED = (
     "Camera access was denied. Allow the camera for this site in your browser's site settings "
     "(the camera icon in the address bar), then reload this page."

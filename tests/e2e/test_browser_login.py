@@ -1,7 +1,9 @@
 """The whole two-step login in a real Chromium, with a (fake) camera playing real photos.
 
 Each test gets a fresh browser context; the camera it sees is chosen by the browser it opens:
-Jerry's enrollment video, another video of Jerry, Mindy's video, or a refused camera.
+Jerry's enrollment video, another video of Jerry, Mindy's video (each a head turn to the left,
+the one movement the server asks for), a flat photo of Jerry turned like a head, or a refused
+camera.
 """
 
 import re
@@ -12,9 +14,10 @@ import pytest
 from playwright.sync_api import expect
 
 from face_auth.constant import ACCESS_COOKIE
-from tests.e2e.conftest import DENIED, ENROLL, OTHER, VERIFY
+from tests.e2e.conftest import DENIED, ENROLL, FLAT, OTHER, VERIFY
 from tests.e2e.pages import (
     CAMERA_DENIED,
+    LIVENESS_REFUSALS,
     MISMATCH,
     VERIFIED,
     Tab,
@@ -138,6 +141,25 @@ def test_another_face_is_refused_and_the_app_stays_closed(
     api = page.context.request.get("/api/v1/application")
     assert api.status == 401
     assert api.json()["next"] == "verify_face"
+
+
+def test_a_flat_photo_is_refused_with_the_liveness_message(
+    open_tab: OpenTab, enrolled_user: User
+) -> None:
+    tab = open_tab(FLAT)  # a photo of Jerry held up and turned as a plane, at his password
+
+    login_on_page(tab, enrolled_user, "/application/face/verify")
+    start_capture(tab, "verify")
+    page = tab.page
+    expect(page.locator("#challenge-arrow")).to_have_text("←")
+    assert face_result(tab) in LIVENESS_REFUSALS
+    expect(page.locator("#result-message")).to_have_class(re.compile(r"\berror\b"))
+    expect(page.get_by_role("button", name="Try again")).to_be_enabled()
+    tab.shot("flat-photo-refused")
+
+    assert factors(tab) == ["pwd"]
+    api = page.context.request.get("/api/v1/application")
+    assert api.status == 401
 
 
 def test_camera_denied_explains_what_to_do(open_tab: OpenTab, live_app: str) -> None:

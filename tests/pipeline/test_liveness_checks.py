@@ -1,6 +1,8 @@
 """The liveness checks on synthetic landmarks: a 3D face turning (parallax) against a picture
 moved as a plane, repeated frames, replayed frames. Pure numpy: no models, fast."""
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -109,6 +111,23 @@ def test_a_turning_head_is_not_flat_but_a_moved_picture_is() -> None:
     assert check_flat(head, Action.TURN_LEFT, CONFIG).passed
     result = check_flat(picture, Action.TURN_LEFT, CONFIG)
     assert not result.passed and result.score is not None
+
+
+def test_one_jittery_frame_is_neither_a_turn_nor_parallax() -> None:
+    """On a hard photo the landmark model may put out one frame that looks turned: the turn and
+    the residual must be held by ``sustained_frames`` (2) frames."""
+    mesh = face_mesh()
+    frames = [FrameEvidence(i, 3000 + i, view(mesh, Action.TURN_LEFT, 0.2 * (i % 2)),
+                            digest=str(i)) for i in range(12)]  # fmt: skip
+    frames[7] = FrameEvidence(7, 3007, view(mesh, Action.TURN_LEFT, 20.0), digest="7")
+    once = replace(CONFIG, sustained_frames=1)
+    assert check_challenge(frames, Action.TURN_LEFT, once).passed
+    assert check_flat(frames, Action.TURN_LEFT, once).passed
+    assert not check_challenge(frames, Action.TURN_LEFT, CONFIG).passed
+    assert not check_flat(frames, Action.TURN_LEFT, CONFIG).passed
+    frames[8] = FrameEvidence(8, 3008, view(mesh, Action.TURN_LEFT, 18.0), digest="8")
+    assert check_challenge(frames, Action.TURN_LEFT, CONFIG).passed
+    assert check_flat(frames, Action.TURN_LEFT, CONFIG).passed
 
 
 def test_passive_mode_cannot_judge_a_face_that_did_not_move() -> None:
