@@ -5,43 +5,29 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 
-from face_auth.face_pipeline import FaceModels, PipelineConfig, analyse_frame, detect_faces
+from face_auth.face_pipeline import FaceModels, PipelineConfig, analyse_frame
+from face_auth.liveness_evaluation import FRAME_HEIGHT, FRAME_WIDTH, camera_still
 
-FRAME_WIDTH, FRAME_HEIGHT = 640, 480
-# The dataset's faces are small web photos; find them with relaxed detection, then frame them
-# the way a webcam would: the face about 40% of the frame's height.
-FIND_CONFIG = PipelineConfig(min_face_px=24, detector_min_face_px=20)
-FACE_SHARE_OF_HEIGHT = 0.42
+# A 4:3 webcam-like window around the photo's main face, as the liveness evaluation frames it.
+as_camera_frame = camera_still
+
+__all__ = [
+    "FRAME_HEIGHT",
+    "FRAME_WIDTH",
+    "PersonFrames",
+    "as_camera_frame",
+    "jpeg",
+    "person_frames",
+]
 
 
 def jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, format="JPEG", quality=quality)
     return buffer.getvalue()
-
-
-def as_camera_frame(models: FaceModels, photo: Path) -> np.ndarray | None:
-    """Crop a 4:3 window around the photo's main face and scale it to 640x480."""
-    with Image.open(photo) as image:
-        rgb = np.asarray(image.convert("RGB"))
-    faces = detect_faces(models.detector, rgb, FIND_CONFIG)
-    if not faces:
-        return None
-    x, y, width, height = faces[0].box
-    window_h = height / FACE_SHARE_OF_HEIGHT
-    window_w = window_h * FRAME_WIDTH / FRAME_HEIGHT
-    centre_x, centre_y = x + width / 2, y + height / 2
-    padded = cv2.copyMakeBorder(
-        rgb, *(int(window_h),) * 2, *(int(window_w),) * 2, cv2.BORDER_REPLICATE
-    )
-    left = round(centre_x - window_w / 2 + int(window_w))
-    top = round(centre_y - window_h / 2 + int(window_h))
-    crop = padded[top : top + round(window_h), left : left + round(window_w)]
-    return cv2.resize(crop, (FRAME_WIDTH, FRAME_HEIGHT), interpolation=cv2.INTER_CUBIC)
 
 
 @dataclass(frozen=True)
