@@ -108,33 +108,37 @@ def verify_sha256(path: Path, expected: str) -> None:
         )
 
 
-def model_status(models_dir: Path) -> ModelStatus:
-    """Report whether verified weights are installed under ``models_dir`` (hashes ~90 MB)."""
-    path = weights_path(models_dir)
+def _file_status(path: Path, expected_sha256: str) -> ModelStatus:
     if not path.is_file():
         return ModelStatus(path, False, None, None, f"missing; run `{INSTALL_COMMAND}`")
     size = path.stat().st_size
     digest = sha256_of(path)
-    if digest != WEIGHTS_SHA256:
+    if digest != expected_sha256:
         detail = f"sha256 mismatch (got {digest}); run `{INSTALL_COMMAND}`"
         return ModelStatus(path, False, digest, size, detail)
     return ModelStatus(path, True, digest, size, "installed and verified")
 
 
-def require_models(models_dir: Path) -> Path:
+def _require_file(path: Path, expected_size: int, name: str, verb: str) -> Path:
     """Cheap start-up check (presence and size); raise ModelsMissingError naming the fix."""
-    path = weights_path(models_dir)
     if not path.is_file():
-        raise ModelsMissingError(
-            f"Face model weights are missing at {path}. Run `{INSTALL_COMMAND}` first."
-        )
+        raise ModelsMissingError(f"{name} {verb} missing at {path}. Run `{INSTALL_COMMAND}` first.")
     size = path.stat().st_size
-    if size != WEIGHTS_SIZE:
+    if size != expected_size:
         raise ModelsMissingError(
-            f"Face model weights at {path} are {size} bytes, expected {WEIGHTS_SIZE}. "
+            f"{name} at {path} {verb} {size} bytes, expected {expected_size}. "
             f"Delete the file and run `{INSTALL_COMMAND}`."
         )
     return path
+
+
+def model_status(models_dir: Path) -> ModelStatus:
+    """Report whether verified weights are installed under ``models_dir`` (hashes ~90 MB)."""
+    return _file_status(weights_path(models_dir), WEIGHTS_SHA256)
+
+
+def require_models(models_dir: Path) -> Path:
+    return _require_file(weights_path(models_dir), WEIGHTS_SIZE, "Face model weights", "are")
 
 
 def landmark_model_path(models_dir: Path) -> Path:
@@ -144,31 +148,12 @@ def landmark_model_path(models_dir: Path) -> Path:
 
 def landmark_status(models_dir: Path) -> ModelStatus:
     """Whether a verified copy of the face-landmark model is installed (hashes ~1.2 MB)."""
-    path = landmark_model_path(models_dir)
-    if not path.is_file():
-        return ModelStatus(path, False, None, None, f"missing; run `{INSTALL_COMMAND}`")
-    size = path.stat().st_size
-    digest = sha256_of(path)
-    if digest != LANDMARK_SHA256:
-        detail = f"sha256 mismatch (got {digest}); run `{INSTALL_COMMAND}`"
-        return ModelStatus(path, False, digest, size, detail)
-    return ModelStatus(path, True, digest, size, "installed and verified")
+    return _file_status(landmark_model_path(models_dir), LANDMARK_SHA256)
 
 
 def require_landmark_model(models_dir: Path) -> Path:
-    """Cheap start-up check of the landmark model (presence and size), like require_models."""
     path = landmark_model_path(models_dir)
-    if not path.is_file():
-        raise ModelsMissingError(
-            f"The face-landmark model is missing at {path}. Run `{INSTALL_COMMAND}` first."
-        )
-    size = path.stat().st_size
-    if size != LANDMARK_SIZE:
-        raise ModelsMissingError(
-            f"The face-landmark model at {path} is {size} bytes, expected {LANDMARK_SIZE}. "
-            f"Delete the file and run `{INSTALL_COMMAND}`."
-        )
-    return path
+    return _require_file(path, LANDMARK_SIZE, "The face-landmark model", "is")
 
 
 def download_landmark_wheel(cache_dir: Path) -> Path:
