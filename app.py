@@ -54,6 +54,7 @@ from face_auth.business_val.personal_data import AccountEraser, PersonalDataServ
 from face_auth.business_val.signing_keys import SigningKeys
 from face_auth.business_val.template_protection import protect_templates
 from face_auth.config import Settings, load_or_create_secret, template_master_keys
+from face_auth.constant import EmbedderKind
 from face_auth.data_access import (
     AuditRepository,
     DatabaseSupervisor,
@@ -72,17 +73,19 @@ from face_auth.data_access.recovery_code_repository import RecoveryCodeRepositor
 from face_auth.face_pipeline import FaceModels, PipelineConfig, load_models
 from face_auth.face_pipeline.liveness import LivenessConfig
 from face_auth.logger import configure_logging, get_logger, log_event
-from face_auth.model_store import ModelsMissingError, require_models
+from face_auth.model_store import ModelsMissingError, require_installed_models
 
 ROOT = Path(__file__).resolve().parent
 logger = get_logger("face_auth.app")
 
 
 @functools.cache
-def load_face_models(models_dir: Path, intra_op_threads: int) -> FaceModels:
+def load_face_models(models_dir: Path, intra_op_threads: int, engine: EmbedderKind) -> FaceModels:
     """The process's one copy of MTCNN and FaceNet (the only module-level state we keep).
     Raises ModelsMissingError, naming `face-auth models install`, when weights are absent."""
-    return load_models(models_dir.resolve(), intra_op_threads=intra_op_threads or None)
+    return load_models(
+        models_dir.resolve(), engine=engine, intra_op_threads=intra_op_threads or None
+    )
 
 
 def pipeline_config(settings: Settings) -> PipelineConfig:
@@ -215,7 +218,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     # Fail fast, before starting anything, when the weights are not installed.
     models = await run_in_threadpool(
-        load_face_models, settings.models_dir, settings.tf_intra_op_threads
+        load_face_models,
+        settings.models_dir,
+        settings.tf_intra_op_threads,
+        settings.face_embedder,
     )
     supervisor: DatabaseSupervisor | None = None
     if settings.mongodb_uri is None:
@@ -317,7 +323,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def main() -> None:
     settings = Settings()
     try:
-        require_models(settings.models_dir)
+        require_installed_models(settings.models_dir, onnx=settings.face_embedder == "onnx")
     except ModelsMissingError as error:
         sys.exit(f"face_auth: {error}")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)

