@@ -74,6 +74,7 @@ from face_auth.face_pipeline import FaceModels, PipelineConfig, load_models
 from face_auth.face_pipeline.liveness import LivenessConfig
 from face_auth.logger import configure_logging, get_logger, log_event
 from face_auth.model_store import ModelsMissingError, require_installed_models
+from face_auth.utils.memory import limit_malloc_arenas
 
 ROOT = Path(__file__).resolve().parent
 logger = get_logger("face_auth.app")
@@ -282,6 +283,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level)
+    limit_malloc_arenas(settings.malloc_arenas)
     app = FastAPI(
         title="face_auth",
         version=__version__,

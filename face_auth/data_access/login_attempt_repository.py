@@ -74,7 +74,11 @@ class LoginAttemptRepository:
                 except DuplicateKeyError:  # a concurrent first attempt created it: take from it
                     continue
             if existing["expires_at"] > now:
-                return None  # held, or every attempt is taken
+                held = existing["held_until"] is not None and existing["held_until"] > now
+                if held or existing["remaining"] <= 0:
+                    return None  # held, or every attempt is taken
+                # Created or given back by a concurrent request after our update missed it.
+                continue
             # Expired, and the TTL monitor has not removed it yet: start afresh.
             self._attempts.delete_one({"_id": key, "expires_at": {"$lte": now}})
         return None
