@@ -73,7 +73,7 @@ USER 10001:10001
 VOLUME ["/data"]
 EXPOSE 8000
 
-# Readiness: the database answers and the models are loaded (10 to 30 s after start).
+# Readiness: the database answers and the models are loaded (6 to 30 s after start).
 # /healthz is the liveness probe for orchestrators that restart (see docs/deploy.md).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=90s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('FACE_AUTH_PORT', '8000'), timeout=4)"]

@@ -9,7 +9,8 @@ from face_auth.constant import LOGIN_ATTEMPTS_COLLECTION
 from face_auth.data_access.database import Database
 from face_auth.data_access.errors import translate_unavailable
 
-# Two conditional writes race only when a record expires exactly between them.
+# A retry follows a record that another request created, refunded or let expire between this
+# request's conditional update and its read; three are plenty.
 _RETRIES = 3
 
 
@@ -74,8 +75,9 @@ class LoginAttemptRepository:
                 except DuplicateKeyError:  # a concurrent first attempt created it: take from it
                     continue
             if existing["expires_at"] > now:
-                held = existing["held_until"] is not None and existing["held_until"] > now
-                if held or existing["remaining"] <= 0:
+                held_until = existing.get("held_until")
+                held = held_until is not None and held_until > now
+                if held or existing.get("remaining", 0) <= 0:
                     return None  # held, or every attempt is taken
                 # Created or given back by a concurrent request after our update missed it.
                 continue

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from face_auth.constant import EmbedderKind
 from face_auth.face_pipeline.config import FACE_SIZE, PipelineConfig
+from face_auth.face_pipeline.decode import decode_image
 from face_auth.face_pipeline.detect import FaceDetector, detect_faces_batch
 from face_auth.face_pipeline.embed import EmbeddingModel
 from face_auth.face_pipeline.landmarks import LandmarkModel, load_landmark_model
@@ -113,16 +115,28 @@ WARM_FRAME_SHAPE = (480, 640, 3)
 WARM_FRAMES = 8
 # The input each of mtcnn 1.0's networks takes (PNet any size: its smallest pyramid level).
 _MTCNN_INPUT_SIDE = {"StagePNet": 12, "StageRNet": 24, "StageONet": 48}
+WARM_SEED = 14
+
+
+def warm_up_frames() -> list[np.ndarray]:
+    """Camera-sized frames of smooth noise: no face, but PNet proposes hundreds of boxes in
+    them, so a batch runs all of mtcnn's code (RNet on ~600 patches, ONet on ~24), which a
+    blank frame does not (no candidates after PNet)."""
+    rng = np.random.default_rng(WARM_SEED)
+    height, width, channels = WARM_FRAME_SHAPE
+    coarse = rng.integers(0, 256, (WARM_FRAMES, height // 8, width // 8, channels), np.uint8)
+    return [cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC) for small in coarse]
 
 
 def _warm_up(detector: Any, embedder: EmbeddingModel) -> None:
-    """Run every traced function once at each input shape it will meet, so that the first
-    verification costs what later ones do: PNet on a full-size frame and on a request's batch
-    of camera frames at every pyramid level. A blank image never reaches MTCNN's second and
-    third networks (no candidate boxes), so each network is also called directly."""
-    frame = np.zeros(WARM_FRAME_SHAPE, dtype=np.uint8)
-    detector.detect_faces(frame.astype(np.float32))
-    detect_faces_batch(detector, [frame] * WARM_FRAMES, PipelineConfig())
+    """Run every traced function once at each input shape it will meet, and the libraries'
+    first-use paths, so that the first verification costs what later ones do: JPEG decoding,
+    PNet on a full-size frame and on a request's batch of camera frames at every pyramid
+    level, RNet and ONet on the candidates, FaceNet at each batch size."""
+    frames = warm_up_frames()
+    decode_image(cv2.imencode(".jpg", frames[0])[1].tobytes(), PipelineConfig())
+    detector.detect_faces(np.zeros(WARM_FRAME_SHAPE, dtype=np.float32))
+    detect_faces_batch(detector, frames, PipelineConfig())
     for stage in detector.stages:
         side = _MTCNN_INPUT_SIDE.get(type(stage).__name__)
         if side is not None and getattr(stage, "_model", None) is not None:

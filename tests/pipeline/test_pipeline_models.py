@@ -30,6 +30,7 @@ from face_auth.face_pipeline import (
     prewhiten,
 )
 from face_auth.face_pipeline.embed import run_model
+from face_auth.face_pipeline.models import warm_up_frames
 from face_auth.model_store import weights_path
 from tests.face_data import as_camera_frame, jpeg
 from tests.pipeline.conftest import DatasetFace
@@ -351,3 +352,22 @@ def test_tiny_images_are_no_face_not_errors(face_models: FaceModels, side: int) 
     tiny = encode(np.full((side, side + 3, 3), 128, dtype=np.uint8), "PNG")
     for config in (PipelineConfig(), DATASET_CONFIG):
         assert rejection(face_models, tiny, config) == ReasonCode.NO_FACE
+
+
+def test_warm_up_frames_run_all_three_mtcnn_networks_and_find_no_face(
+    face_models: FaceModels, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches: dict[str, list[int]] = defaultdict(list)
+    for stage in face_models.detector.stages:
+        network = stage._model
+
+        def counted(
+            inputs: np.ndarray, network: object = network, name: str = type(stage).__name__
+        ):
+            batches[name].append(int(inputs.shape[0]))
+            return network(inputs)
+
+        monkeypatch.setattr(stage, "_model", counted)
+    found = detect_faces_batch(face_models.detector, warm_up_frames(), PipelineConfig())
+    assert found == [[]] * len(found) == [[]] * 8
+    assert min(batches["StageRNet"]) > 8 and min(batches["StageONet"]) > 0
