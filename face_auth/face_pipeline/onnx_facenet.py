@@ -144,7 +144,6 @@ def install_onnx_facenet(
         record = OnnxRecord(
             source_sha256=WEIGHTS_SHA256,
             onnx_sha256=sha256_of(partial),
-            onnx_size=partial.stat().st_size,
             opset=OPSET,
             converter=_converter_version(),
             largest_difference=difference,

@@ -87,7 +87,7 @@ def test_missing_conversion_names_the_install_command(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("source_sha256", "0" * 64), ("onnx_size", None), ("largest_difference", 0.01)],
+    [("source_sha256", "0" * 64), ("opset", None), ("largest_difference", 0.01)],
 )
 def test_record_of_other_weights_or_malformed_is_refused(
     models_dir: Path, tmp_path: Path, field: str, value: object
