@@ -120,6 +120,7 @@ def liveness_policy(settings: Settings) -> LivenessPolicy:
         challenge_lifetime=timedelta(seconds=settings.liveness_challenge_seconds),
         replay_window=timedelta(hours=settings.liveness_replay_hours),
         capture_frames=face_capture_frames(settings),
+        max_challenges=settings.liveness_max_challenges,
         checks=LivenessConfig.from_settings(settings),
     )
 

@@ -17,7 +17,9 @@ setup(
     long_description=(ROOT / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.11",
-    packages=find_packages(include=["face_auth", "face_auth.*", "controller", "controller.*"]),
+    packages=find_packages(
+        include=["face_auth", "face_auth.*", "face_auth_tools", "controller", "controller.*"]
+    ),
     install_requires=requirements("requirements.txt"),
     entry_points={"console_scripts": ["face-auth = face_auth.cli:main"]},
 )

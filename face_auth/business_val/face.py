@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from face_auth.business_val.accounts import AccountService
-from face_auth.business_val.liveness import Challenge, LivenessService
+from face_auth.business_val.liveness import Challenge, LivenessMode, LivenessService
 from face_auth.business_val.lockout import FaceAttemptLimiter
 from face_auth.business_val.observer import AuthObserver, NullObserver
 from face_auth.business_val.one_time_codes import OneTimeCodes
@@ -21,6 +21,7 @@ from face_auth.data_access import (
 )
 from face_auth.entity import SessionClaims, SessionFaceState, UserEmbedding
 from face_auth.exception import (
+    ChallengesSpent,
     EnrollmentCodeRequired,
     FaceMismatch,
     FaceRejected,
@@ -226,7 +227,17 @@ class FaceService:
     def challenge(self, claims: SessionClaims) -> Challenge | None:
         """A liveness challenge for this live session (None when liveness is off)."""
         self._live_state(claims)
-        return self._liveness.issue(claims) if self._liveness else None
+        if self._liveness is None:
+            return None
+        policy = self._liveness.policy
+        if policy.mode is LivenessMode.CHALLENGE:
+            taken = self._sessions.reserve_challenge(claims.jti, utc_now(), policy.max_challenges)
+            if taken is None:
+                self._observer.security_event("challenges_spent")
+                self._audit.record("challenges_spent", utc_now(), claims.sub)
+                self._tokens.revoke(claims)
+                raise ChallengesSpent()
+        return self._liveness.issue(claims)
 
     # The steps.
 

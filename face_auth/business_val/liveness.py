@@ -62,6 +62,8 @@ class LivenessPolicy:
     # 0: the cross-request replay check is off.
     replay_window: timedelta = timedelta(hours=24)
     capture_frames: int = 12
+    # Challenges one password session may ask for: the action cannot be re-rolled at will.
+    max_challenges: int = 5
     checks: LivenessConfig = field(default_factory=LivenessConfig)
 
     @property

@@ -19,6 +19,8 @@ def password_problem(password: str) -> str | None:
         return f"Use at least {PASSWORD_MIN_CHARS} characters."
     if len(password) > PASSWORD_MAX_CHARS:
         return f"Use at most {PASSWORD_MAX_CHARS} characters."
+    if "\x00" in password:
+        return "A password cannot contain a NUL character."
     if len(password.encode("utf-8")) > BCRYPT_MAX_BYTES:
         return (
             f"This password is longer than {BCRYPT_MAX_BYTES} bytes once encoded "
@@ -50,7 +52,9 @@ class PasswordHasher:
         return self._context.needs_update(password_hash)
 
     def verify(self, password: str, password_hash: str | None) -> bool:
-        if len(password.encode("utf-8")) > BCRYPT_MAX_BYTES:
+        # bcrypt cannot take these (passlib raises): no stored password has them, so the
+        # attempt is wrong, and costs the same time as any other wrong one.
+        if len(password.encode("utf-8")) > BCRYPT_MAX_BYTES or "\x00" in password:
             self._context.verify("x" * PASSWORD_MIN_CHARS, self._dummy_hash)
             return False
         if password_hash is None:

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 
 from face_auth.config import Settings
-from face_auth.evaluation import evaluate_dataset
 from face_auth.face_pipeline import (
     FaceModels,
     PipelineConfig,
@@ -92,6 +91,8 @@ def evaluate_folder(folder: Path, roc_path: Path, relaxed: bool, settings: Setti
     if not folder.is_dir():
         print(json.dumps({"error": f"{folder} is not a folder"}))
         return 2
+    from face_auth_tools.evaluation import evaluate_dataset  # noqa: PLC0415 - offline tool
+
     models, config = load_pipeline(settings)
     if relaxed:
         config = replace(config, **RELAXED_GATES)

@@ -117,6 +117,8 @@ class Settings(BaseSettings):
     # The movements a challenge may ask for (comma-separated: turn_left, turn_right, look_up,
     # look_down).
     liveness_actions: str = "turn_left,turn_right,look_up,look_down"
+    # Challenges one password sign-in may ask for; the next one ends the session.
+    liveness_max_challenges: int = Field(default=5, ge=1, le=50)
     # How long a challenge nonce may be used.
     liveness_challenge_seconds: int = Field(default=60, ge=10, le=600)
     # Frames sent within this many hours for the same user are refused as a replay (0: off).
@@ -129,6 +131,16 @@ class Settings(BaseSettings):
     liveness_min_pitch_change: float = Field(default=0.03, gt=0, lt=1)
     liveness_min_flat_residual: float = Field(default=0.015, ge=0, lt=1)
     liveness_sustained_frames: int = Field(default=2, ge=1, le=8)
+    # The texture checks (docs/liveness.md): a frame must change beyond a 2D warp of the
+    # reference (one photo animated); consecutive frames must not jump (a photo sequence).
+    # FACE_AUTH_LIVENESS_TEXTURE_CHECK=false turns off only the single-picture check, for a
+    # fake camera that can only show a rendered photo (the browser tests).
+    liveness_min_texture_change: float = Field(default=0.5, ge=0, lt=10)
+    liveness_texture_check: bool = True
+    liveness_max_texture_jump: float = Field(default=0.85, gt=0, lt=10)
+    liveness_max_colour_jump: float = Field(default=3.0, gt=0, le=100)
+    liveness_max_brightness_jump: float = Field(default=0.16, gt=0, lt=10)
+    liveness_max_background_jump: float = Field(default=22.0, gt=0, le=255)
     # Frames the page captures (and a request may carry) for a challenge; the embedding keeps
     # the face_frames most frontal of them.
     face_capture_frames: int = Field(default=12, ge=1, le=32)

@@ -96,6 +96,23 @@ class SessionRepository:
         return int(document["face_attempts"]) if document else None
 
     @translate_unavailable
+    def reserve_challenge(self, jti: str, now: datetime, limit: int) -> int | None:
+        """Count one more liveness challenge on a live session, atomically; its number
+        (1..limit), or None when the session is revoked, expired or has asked for ``limit``."""
+        document = self._sessions.find_one_and_update(
+            {
+                "_id": jti,
+                "revoked_at": None,
+                "expires_at": {"$gt": now},
+                "$or": [{"challenges": {"$exists": False}}, {"challenges": {"$lt": limit}}],
+            },
+            {"$inc": {"challenges": 1}},
+            projection={"challenges": True},
+            return_document=ReturnDocument.AFTER,
+        )
+        return int(document["challenges"]) if document else None
+
+    @translate_unavailable
     def authorize_enrollment(self, jti: str, method: str, now: datetime) -> bool:
         """Mark a live session as allowed to put a face on its account (a one-time code was
         used for it). False when the session is no longer live."""

@@ -37,6 +37,7 @@ class ErrorCode(StrEnum):
     CHALLENGE_NOT_YOURS = "challenge_not_yours"
     CHALLENGE_USED = "challenge_used"
     CHALLENGE_EXPIRED = "challenge_expired"
+    CHALLENGES_SPENT = "challenges_spent"
 
 
 class FaceAuthError(Exception):
@@ -169,6 +170,14 @@ class TooManyAttempts(NotAuthenticated):
 
     code: str = ErrorCode.FACE_TRIES_SPENT
     message = "Too many failed face checks. Sign in with your password again."
+
+
+class ChallengesSpent(TooManyAttempts):
+    """This password session asked for all the liveness challenges it may: the action cannot
+    be re-rolled until it suits the attacker's pictures."""
+
+    code: str = ErrorCode.CHALLENGES_SPENT
+    message = "Too many liveness challenges for this sign-in. Sign in with your password again."
 
 
 class ServiceBusy(FaceAuthError):

@@ -21,6 +21,7 @@ from face_auth.face_pipeline.results import (
     FrameRejected,
     FrameResult,
 )
+from face_auth.face_pipeline.texture import backdrop, face_patch
 
 
 def analyse_rgb(
@@ -115,12 +116,15 @@ def embed_frames(
         started = time.perf_counter()
         for index, rgb in decoded.items():
             face = selected[index]
-            marks = face_hash = None
+            marks = face_hash = patch = scene = None
             if face is not None and models.landmarker is not None:
                 marks = face_landmarks(models.landmarker, rgb, face)
                 face_hash = perceptual_hash(face_crop(rgb, marks))
+                patch, scene = face_patch(rgb, marks), backdrop(rgb, marks)
             digest = hashlib.blake2b(rgb.tobytes(), digest_size=16).hexdigest()
-            proofs[index] = FrameEvidence(index, perceptual_hash(rgb), marks, face_hash, digest)
+            proofs[index] = FrameEvidence(
+                index, perceptual_hash(rgb), marks, face_hash, digest, patch, scene
+            )
         timings["landmarks"] = time.perf_counter() - started
     ordered = [results[index] for index in sorted(results)]
     evidence_list = [proofs[index] for index in sorted(proofs)]

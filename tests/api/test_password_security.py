@@ -101,3 +101,18 @@ def test_common_password_is_refused_with_a_clear_message(client: TestClient) -> 
     response = client.post("/api/v1/users", json=body, headers=csrf_headers(client))
     assert response.status_code == 422
     assert "most common" in response.json()["fields"]["password"]
+
+
+def test_a_password_with_a_nul_byte_is_a_clear_refusal_not_a_server_error(
+    client: TestClient,
+) -> None:
+    """bcrypt cannot hash a NUL byte (found by the schema fuzzer): a wrong password at login,
+    a field error at registration."""
+    user = create_user(client, "nul")
+    refused = login(client, user["email"], PASSWORD + "\x00")
+    assert refused.status_code == 401, refused.text
+    body = registration(
+        "nul2", password="correct\x00horse battery", password_confirm="correct\x00horse battery"
+    )
+    registered = client.post("/api/v1/users", json=body, headers=csrf_headers(client))
+    assert registered.status_code == 422, registered.text

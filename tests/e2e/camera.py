@@ -34,7 +34,7 @@ from face_auth.face_pipeline import (
 )
 from face_auth.face_pipeline.landmarks import face_landmarks
 from face_auth.face_pipeline.liveness import Action, LivenessConfig, evaluate_liveness
-from face_auth.face_pipeline.synthetic import camera_noise, plane_turn, render_head_turn
+from face_auth_tools.synthetic import camera_noise, plane_turn, render_head_turn
 from tests.face_data import FRAME_HEIGHT, FRAME_WIDTH, as_camera_frame, jpeg
 
 FPS = 15

@@ -58,8 +58,12 @@ def artifacts_dir() -> Path:
 @pytest.fixture(scope="session")
 def app_settings() -> Settings:
     """The settings the server under test runs with: the defaults, but every challenge asks for
-    the movement the fake cameras' videos show."""
-    return Settings(models_dir=MODELS_DIR, liveness_actions=ACTION.value)
+    the movement the fake cameras' videos show, and the single-picture check is off: a fake
+    camera can only play a head turn rendered from one photo, which that check rightly refuses
+    (tests/api/test_liveness.py covers it with real video and with such renders)."""
+    return Settings(
+        models_dir=MODELS_DIR, liveness_actions=ACTION.value, liveness_texture_check=False
+    )
 
 
 @pytest.fixture(scope="session")
@@ -107,6 +111,9 @@ def live_app_env(
         # the camera, so a second capture from one camera sends the same frames again, which
         # the cross-request replay check rightly refuses (tests/api/test_liveness.py covers it).
         "FACE_AUTH_LIVENESS_REPLAY_HOURS": "0",
+        # The fake cameras play renders of one photo: only the single-picture check is off
+        # (app_settings says why); every other liveness check runs as by default.
+        "FACE_AUTH_LIVENESS_TEXTURE_CHECK": "false",
     }
 
 

@@ -1,7 +1,7 @@
 """Calibrate the match threshold on the login protocol, on the 5-celebrity photos.
 
 A template is the mean of the camera-like frames of ``E`` photos of one person, a probe the
-mean of the gated frames of one other photo (see face_auth.evaluation). Run from the
+mean of the gated frames of one other photo (see face_auth_tools.evaluation). Run from the
 repository root; the numbers go into docs/accuracy.md:
 
     python -m tests.pipeline.calibrate --out /tmp/calibration.json
@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from face_auth.config import Settings
-from face_auth.evaluation import (
+from face_auth.face_pipeline import FaceModels, PipelineConfig, load_models, provision_onnx_facenet
+from face_auth.model_store import SDIST_FILENAME, default_cache_dir, extract_dataset, install_models
+from face_auth_tools.evaluation import (
     images_by_person,
     login_trials,
     photo_frame_embeddings,
     summary,
 )
-from face_auth.face_pipeline import FaceModels, PipelineConfig, load_models, provision_onnx_facenet
-from face_auth.model_store import SDIST_FILENAME, default_cache_dir, extract_dataset, install_models
 from tests.face_data import as_camera_frame, jpeg
 from tests.pipeline.helpers import DATASET_CONFIG, REPO_ROOT
 

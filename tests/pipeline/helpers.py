@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from face_auth import evaluation
 from face_auth.face_pipeline import PipelineConfig
+from face_auth_tools import evaluation
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -29,7 +29,7 @@ from face_auth.face_pipeline.liveness import (
     head_pose,
     perceptual_hash,
 )
-from face_auth.face_pipeline.synthetic import jpeg_bytes, rotation
+from face_auth_tools.synthetic import jpeg_bytes, rotation
 from tests.pipeline.helpers import gradient_image
 
 CONFIG = LivenessConfig()
@@ -147,12 +147,17 @@ def test_repeated_frames_are_refused() -> None:
 
 def test_verdict_names_the_first_failed_check_and_replay_is_remembered() -> None:
     frames = turning(Action.TURN_LEFT)
-    assert evaluate_liveness(frames, Action.TURN_LEFT, [], CONFIG).passed
+    # Landmarks without pixels: the single-picture check has nothing to compare and refuses.
+    no_texture = evaluate_liveness(frames, Action.TURN_LEFT, [], CONFIG)
+    assert no_texture.code is LivenessCode.SINGLE_PICTURE
+    # The landmark checks alone (tests/pipeline/test_texture.py has the texture checks).
+    landmarks_only = replace(CONFIG, texture_check=False)
+    assert evaluate_liveness(frames, Action.TURN_LEFT, [], landmarks_only).passed
     wrong = evaluate_liveness(frames, Action.TURN_RIGHT, [], CONFIG)
     assert wrong.code is LivenessCode.CHALLENGE_NOT_DONE
     assert "to your right" in wrong.message
     seen = [sig for frame in frames if (sig := frame.signature()) is not None]
-    replayed = evaluate_liveness(frames, Action.TURN_LEFT, seen, CONFIG)
+    replayed = evaluate_liveness(frames, Action.TURN_LEFT, seen, landmarks_only)
     assert replayed.code is LivenessCode.REPLAYED_FRAMES
     flat = evaluate_liveness(print_moved(), None, [], CONFIG)
     assert flat.code in {LivenessCode.FLAT_SURFACE, LivenessCode.PASSED}

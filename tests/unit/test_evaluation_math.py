@@ -3,7 +3,8 @@ from pathlib import Path
 
 import numpy as np
 
-from face_auth.evaluation import (
+from face_auth.face_pipeline import l2_normalize
+from face_auth_tools.evaluation import (
     Scores,
     closest_impostor_pairs,
     equal_error_rate,
@@ -13,7 +14,6 @@ from face_auth.evaluation import (
     tar_at_far,
     template_draws,
 )
-from face_auth.face_pipeline import l2_normalize
 
 
 def test_far_frr_count_each_side_of_the_threshold() -> None:

@@ -1,11 +1,20 @@
 """Liveness measured against an attack set built from real photos, in ISO/IEC 30107-3 terms.
 Used by `face-auth evaluate-liveness`; docs/liveness.md holds the measured table.
 
-Every usable photo of a `person/image` folder (the 5-celebrity set) is framed like a webcam
-shot and becomes several presentations of the frames the page sends for a challenge:
+Bona fide presentations come from real video only (real_video.py: runs of 12 frames at the
+page's pace cut from footage of a real moving head); the movement the person made is taken as
+the one asked. A render of one photo is an attack, never bona fide.
 
-- bona fide: a head turn in the asked direction, rendered from the photo over its face mesh
-  (face_pipeline/synthetic.py). It stands in for live video, which we do not have;
+The usable photos of a `person/image` folder (the 5-celebrity set) are split in two by their
+position in each person's folder: even positions calibrate, odd ones are held out (the
+default), so attacks are measured on photos no threshold was set on. Every photo is framed like
+a webcam shot and becomes several attack presentations of the frames the page sends:
+
+- animation: the photo animated into the asked movement by two different methods, the mesh
+  renderer (synthetic.render_head_turn) and a dense warp about a pivot behind the head with
+  drift and scale (animators.pivot_turn);
+- sequence: photos of the same person (of the same split) ordered by head pose in the asked
+  direction, shown one after another (animators.pose_sequence);
 - replay: the photo sent repeatedly (identical bytes), and re-encoded at slightly different
   JPEG qualities;
 - print: the photo warped by plausible homographies (a print moved and tilted), and turned as
@@ -45,9 +54,14 @@ from face_auth.face_pipeline.liveness import (
     FrameEvidence,
     LivenessConfig,
     LivenessResult,
+    check_challenge,
     evaluate_liveness,
+    head_pose,
+    tracked,
 )
-from face_auth.face_pipeline.synthetic import (
+from face_auth_tools.animators import pivot_turn, pose_sequence
+from face_auth_tools.real_video import video_runs
+from face_auth_tools.synthetic import (
     camera_noise,
     jpeg_bytes,
     print_frames,
@@ -58,7 +72,8 @@ from face_auth.face_pipeline.synthetic import (
     turned_print_frames,
 )
 
-ATTACK_TYPES = ("replay", "print", "screen", "wrong_challenge")
+ATTACK_TYPES = ("replay", "print", "screen", "wrong_challenge", "animation", "sequence")
+SPLITS = ("calibration", "held_out")
 BONA_FIDE = "bona_fide"
 # Frames of one presentation: as many as the page captures for a challenge.
 CAPTURE_FRAMES = 12
@@ -138,14 +153,19 @@ def photos_by_person(folder: Path) -> dict[str, list[Path]]:
 
 
 def subjects(
-    models: FaceModels, folder: Path, config: PipelineConfig, per_person: int | None = None
+    models: FaceModels,
+    folder: Path,
+    config: PipelineConfig,
+    per_person: int | None = None,
+    split: str | None = None,
 ) -> Iterator[Subject]:
     """The photos whose webcam framing passes the app's gates and has landmarks, at most
-    ``per_person`` of each person (in path order)."""
+    ``per_person`` of each person (in path order), of one split (SPLITS) or of both."""
     if models.landmarker is None:
         raise ValueError("liveness needs the landmark model: run `face-auth models install`")
-    for person, photos in photos_by_person(folder).items():
+    for person, listed in photos_by_person(folder).items():
         found = 0
+        photos = listed if split is None else listed[SPLITS.index(split) :: 2]
         for photo in photos:
             if per_person is not None and found >= per_person:
                 break
@@ -165,13 +185,53 @@ def head_turn(subject: Subject, action: Action, rng: np.random.Generator) -> lis
     return [jpeg_bytes(camera_noise(frame, rng)) for frame in frames]
 
 
+def pivot_warp(subject: Subject, action: Action, rng: np.random.Generator) -> list[bytes]:
+    """The photo turned by the dense pivot warp, with drift and scale, noise, JPEG."""
+    angles = turn_angles(CAPTURE_FRAMES, float(rng.uniform(*TURN_RANGE)), rng)
+    low, high = subject.landmarks.xy.min(axis=0), subject.landmarks.xy.max(axis=0)
+    box = (float(low[0]), float(low[1]), float(high[0] - low[0]), float(high[1] - low[1]))
+    frames = pivot_turn(subject.still, box, action, angles, rng)
+    return [jpeg_bytes(camera_noise(frame, rng)) for frame in frames]
+
+
+def pose_value(subject: Subject, action: Action) -> float:
+    """How far the subject's head is already turned in the direction ``action`` asks."""
+    yaw, pitch = head_pose(subject.landmarks)
+    if action in (Action.TURN_LEFT, Action.TURN_RIGHT):
+        return yaw if action is Action.TURN_LEFT else -yaw
+    return pitch if action is Action.LOOK_UP else -pitch
+
+
+def photo_sequence(
+    subject: Subject, others: Sequence[Subject], action: Action, rng: np.random.Generator
+) -> list[bytes] | None:
+    """The subject's photo, then the (up to) two photos of the same person turned furthest
+    in the asked direction, in that order; None when no other photo is turned further."""
+    start = pose_value(subject, action)
+    ahead = sorted((o for o in others if pose_value(o, action) > start),
+                   key=lambda o: pose_value(o, action))[-2:]  # fmt: skip
+    if not ahead:
+        return None
+    frames = pose_sequence([subject.still, *(o.still for o in ahead)], CAPTURE_FRAMES)
+    return [jpeg_bytes(camera_noise(frame, rng)) for frame in frames]
+
+
 def presentation_frames(
-    subject: Subject, asked: Action, number: int, rng: np.random.Generator
+    subject: Subject,
+    asked: Action,
+    number: int,
+    rng: np.random.Generator,
+    others: Sequence[Subject] = (),
 ) -> Iterator[tuple[str, str, list[bytes]]]:
-    """(kind, variant, frames) of every presentation built from one subject for ``asked``.
-    ``number`` (the subject's position) varies the direction of the wrong challenge."""
+    """(kind, variant, frames) of every attack built from one subject for ``asked``.
+    ``number`` (the subject's position) varies the direction of the wrong challenge;
+    ``others`` are the other photos of the same person (for the photo sequence)."""
     still = subject.still
-    yield BONA_FIDE, "head_turn", head_turn(subject, asked, rng)
+    yield "animation", "mesh_render", head_turn(subject, asked, rng)
+    yield "animation", "pivot_warp", pivot_warp(subject, asked, rng)
+    sequence = photo_sequence(subject, others, asked, rng)
+    if sequence is not None:
+        yield "sequence", "ordered_by_pose", sequence
     yield "replay", "repeated", [jpeg_bytes(still)] * REPEATED_FRAMES
     yield "replay", "reencoded", replay_frames(still, CAPTURE_FRAMES, rng)
     screen = screen_artefacts(still, rng)
@@ -192,17 +252,43 @@ def collect(
     config: PipelineConfig,
     per_person: int | None = None,
     seed: int = 0,
+    split: str | None = "held_out",
 ) -> list[Presentation]:
-    """Every presentation of every usable subject, with the evidence the app computes; the
-    asked action cycles through the four actions from subject to subject."""
+    """Every attack presentation of every usable subject of the split, with the evidence the
+    app computes; the asked action cycles through the four actions from subject to subject."""
     rng = np.random.default_rng(seed)
+    chosen = list(subjects(models, folder, config, per_person, split))
     presentations = []
-    for number, subject in enumerate(subjects(models, folder, config, per_person)):
+    for number, subject in enumerate(chosen):
         asked = ACTIONS[number % len(ACTIONS)]
         name = f"{subject.person}/{subject.photo}"
-        for kind, variant, frames in presentation_frames(subject, asked, number, rng):
+        others = [o for o in chosen if o.person == subject.person and o is not subject]
+        for kind, variant, frames in presentation_frames(subject, asked, number, rng, others):
             result = embed_frames(models, frames, config, keep=8, evidence=True)
             presentations.append(Presentation(kind, variant, name, asked, tuple(result.evidence)))
+    return presentations
+
+
+def movement_made(evidence: Sequence[FrameEvidence], config: LivenessConfig) -> Action:
+    """The action a real capture performs best (its challenge score is highest)."""
+    frames = tracked(evidence)
+    if len(frames) < config.min_tracked_frames:
+        return ACTIONS[0]
+    return max(ACTIONS, key=lambda action: check_challenge(frames, action, config).score or 0.0)
+
+
+def collect_bona_fide(
+    models: FaceModels, videos: Sequence[Path], config: PipelineConfig, checks: LivenessConfig
+) -> list[Presentation]:
+    """One bona fide presentation per run of real video (real_video.video_runs), asked for
+    the movement the person made in it."""
+    presentations = []
+    for path in videos:
+        for run in video_runs(models, path):
+            result = embed_frames(models, list(run.frames), config, keep=8, evidence=True)
+            evidence = tuple(result.evidence)
+            action = movement_made(evidence, checks)
+            presentations.append(Presentation(BONA_FIDE, "real_video", run.name, action, evidence))
     return presentations
 
 
@@ -238,7 +324,8 @@ def report(presentations: Sequence[Presentation], config: LivenessConfig) -> dic
         for key in sorted(rates.total)
     }
     return {
-        "subjects": len({p.subject for p in presentations}),
+        "subjects": len({p.subject for p in presentations if p.kind != BONA_FIDE}),
+        "bona_fide_runs": sum(p.kind == BONA_FIDE for p in presentations),
         "presentations": len(presentations),
         "table": table,
         "reasons": {kind: dict(counter) for kind, counter in sorted(rates.reasons.items())},
@@ -256,6 +343,25 @@ def summary_line(result: dict[str, object]) -> str:
     bpcer = result["bpcer"]
     assert isinstance(bpcer, float)
     return " ".join([*parts, f"bpcer={bpcer:.4f}"])
+
+
+def bona_fide_checks(
+    presentations: Sequence[Presentation], config: LivenessConfig
+) -> dict[str, object]:
+    """Per check, how many real runs it refused, and the spread of its scores."""
+    refused: Counter[str] = Counter()
+    scores: dict[str, list[float]] = {}
+    runs = [p for p in presentations if p.kind == BONA_FIDE]
+    for presentation in runs:
+        for check in judge(presentation, config).checks:
+            refused[check.name] += not check.passed
+            if check.score is not None:
+                scores.setdefault(check.name, []).append(check.score)
+    return {
+        name: {"refused": refused[name], "runs": len(runs),
+               "min": round(min(values), 4), "max": round(max(values), 4)}
+        for name, values in sorted(scores.items())
+    }  # fmt: skip
 
 
 def percent(value: float) -> str:

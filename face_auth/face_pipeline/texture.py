@@ -1,0 +1,205 @@
+"""Is a frame only a 2D deformation of another? Pure functions over small face patches.
+
+A warp of one photo (a mesh renderer, a dense warp about a pivot, a morph) only moves pixels:
+warp the reference frame's face onto another frame's landmarks, piece by piece over the
+landmark mesh, and what is left is sensor noise and JPEG. A real head turning in front of a
+camera also hides and reveals surface (the nose's sides, the far cheek) and turns its surface
+against the light, so its shading changes; the piecewise-affine warp cannot produce either.
+``texture_change`` measures what is left after that warp, at low spatial frequency (noise
+averages out; shading and revealed surface do not), in units of the face's own contrast.
+
+The same measure between consecutive frames says whether the capture is continuous: 250 ms
+apart a real face changes little beyond what the warp explains, while a sequence of different
+photos of one person, ordered by head pose, jumps in light, colour and detail at every change
+of photo.
+"""
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from face_auth.face_pipeline.landmarks import FaceLandmarks
+
+# The patch's landmark box is scaled to this width (pixels): shading and revealed surface are
+# coarse, and a small patch keeps the warp cheap (~2 ms a pair).
+PATCH_WIDTH = 96
+PATCH_MARGIN = 0.08
+# Low-pass before comparing (pixels of the patch): sensor noise and landmark jitter at edges
+# average out, shading does not.
+BLUR_SIGMA = 2.0
+# Pixels at the mesh's border are dropped (background and hair move against the face).
+ERODE_PIXELS = 3
+_MIN_PIXELS = 200
+_MIN_AREA = 1e-3
+
+
+@dataclass(frozen=True)
+class FacePatch:
+    """A frame's face, scaled so its landmark box is PATCH_WIDTH wide, with the landmarks in
+    patch pixels (x, y) and their depth (z, smaller is nearer). Held in memory for one
+    request only: never stored."""
+
+    pixels: np.ndarray  # (H, W, 3) float32
+    points: np.ndarray  # (468, 2) float64
+    depth: np.ndarray  # (468,) float64
+
+
+def face_patch(rgb: np.ndarray, landmarks: FaceLandmarks) -> FacePatch:
+    xy = landmarks.xy
+    low, high = xy.min(axis=0), xy.max(axis=0)
+    pad = (high - low) * PATCH_MARGIN
+    x0, y0 = np.floor(np.maximum(low - pad, 0)).astype(int)
+    x1, y1 = np.ceil(np.minimum(high + pad, [rgb.shape[1], rgb.shape[0]])).astype(int)
+    crop = rgb[y0 : max(y1, y0 + 2), x0 : max(x1, x0 + 2)]
+    scale = PATCH_WIDTH / max(float(high[0] - low[0]), 1.0)
+    size = (max(round(crop.shape[1] * scale), 2), max(round(crop.shape[0] * scale), 2))
+    pixels = cv2.resize(crop, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    points = (xy - [x0, y0]) * scale
+    depth = landmarks.points[:, 2].astype(np.float64) * scale
+    return FacePatch(pixels, points, depth)
+
+
+def colour_change(first: FacePatch, second: FacePatch) -> tuple[float, float]:
+    """How much the face's colour changed: the chromaticity of the middle of the patch (L1,
+    in percent) and its brightness (absolute log ratio)."""
+    means = []
+    for patch in (first, second):
+        height, width = patch.pixels.shape[:2]
+        middle = patch.pixels[height // 4 : 3 * height // 4, width // 4 : 3 * width // 4]
+        means.append(np.maximum(middle.reshape(-1, 3).mean(axis=0), 1.0))
+    chroma = [mean / mean.sum() for mean in means]
+    colour = 100.0 * float(np.abs(chroma[0] - chroma[1]).sum())
+    brightness = abs(math.log(float(means[1].sum()) / float(means[0].sum())))
+    return colour, brightness
+
+
+def triangulate(points: np.ndarray) -> np.ndarray:
+    """Delaunay triangles (index triples) over ``points`` (N, 2)."""
+    low = points.min(axis=0) - 1
+    high = points.max(axis=0) + 1
+    subdiv = cv2.Subdiv2D((int(low[0]), int(low[1]), int(high[0] - low[0]) + 2,
+                           int(high[1] - low[1]) + 2))  # fmt: skip
+    lookup: dict[tuple[float, float], int] = {}
+    for i, (x, y) in enumerate(points.astype(np.float32)):
+        key = (round(float(x), 3), round(float(y), 3))
+        if key not in lookup:
+            lookup[key] = i
+            subdiv.insert((float(x), float(y)))
+    triangles = []
+    for row in subdiv.getTriangleList():
+        keys = [(round(float(row[k]), 3), round(float(row[k + 1]), 3)) for k in (0, 2, 4)]
+        if all(key in lookup for key in keys):
+            triangles.append([lookup[key] for key in keys])
+    return np.asarray(triangles, dtype=np.int64).reshape(-1, 3)
+
+
+def warp_onto(
+    source: FacePatch, target: FacePatch, triangles: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``source``'s pixels moved onto ``target``'s landmarks, one affine map per mesh triangle
+    (nearest triangle on top where the mesh folds), and the mask of the pixels it covers."""
+    height, width = target.pixels.shape[:2]
+    dst = target.points[triangles]  # (T, 3, 2)
+    src = source.points[triangles]
+    rows = np.concatenate([dst, np.ones((*dst.shape[:2], 1))], axis=2)  # (T, 3, 3)
+    area = np.abs(np.linalg.det(rows))
+    usable = area > _MIN_AREA
+    maps = np.zeros((len(triangles), 3, 2))
+    maps[usable] = np.linalg.solve(rows[usable], src[usable])
+    owner = np.full((height, width), -1, dtype=np.int32)
+    order = np.argsort(-target.depth[triangles].mean(axis=1))
+    for index in order:
+        if usable[index]:
+            cv2.fillConvexPoly(owner, np.round(dst[index]).astype(np.int32), int(index))
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
+    safe = np.maximum(owner, 0)
+    chosen = maps[safe]  # (H, W, 3, 2)
+    map_x = xs * chosen[..., 0, 0] + ys * chosen[..., 1, 0] + chosen[..., 2, 0]
+    map_y = xs * chosen[..., 0, 1] + ys * chosen[..., 1, 1] + chosen[..., 2, 1]
+    warped = cv2.remap(source.pixels, map_x.astype(np.float32), map_y.astype(np.float32),
+                       cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    mask = (owner >= 0).astype(np.uint8)
+    kernel = np.ones((2 * ERODE_PIXELS + 1, 2 * ERODE_PIXELS + 1), np.uint8)
+    return warped, cv2.erode(mask, kernel) > 0
+
+
+def texture_change(source: FacePatch, target: FacePatch, triangles: np.ndarray) -> float:
+    """What is left of ``target`` after warping ``source`` onto it: the mean absolute
+    low-pass difference over the face, after the best gain and offset per colour channel (a
+    camera's exposure and white balance), divided by the face's contrast (the mean standard
+    deviation of its channels). 0 for a pure warp of a noiseless picture."""
+    warped, mask = warp_onto(source, target, triangles)
+    if int(mask.sum()) < _MIN_PIXELS:
+        return 0.0
+    moved = cv2.GaussianBlur(warped, (0, 0), BLUR_SIGMA)[mask]
+    seen = cv2.GaussianBlur(target.pixels, (0, 0), BLUR_SIGMA)[mask]
+    contrast = float(np.mean(seen.std(axis=0)))
+    if contrast < 1.0:
+        return 0.0
+    left = []
+    for channel in range(seen.shape[1]):
+        design = np.stack([moved[:, channel], np.ones(len(moved))], axis=1)
+        coefficients, *_ = np.linalg.lstsq(design, seen[:, channel], rcond=None)
+        left.append(np.abs(seen[:, channel] - design @ coefficients))
+    return float(np.mean(left)) / contrast
+
+
+# The background: a small grey thumbnail of the whole frame, compared outside the head.
+THUMB_WIDTH, THUMB_HEIGHT = 80, 60
+# Around the face's landmark box, this much (in face widths) on each side, and everything
+# below the face (the neck and shoulders move with the head) belongs to the person.
+HEAD_MARGIN = 0.6
+_MIN_BACKGROUND = 150
+
+
+@dataclass(frozen=True)
+class Backdrop:
+    """A frame's grey thumbnail and the mask of its pixels away from the head and body."""
+
+    pixels: np.ndarray  # (THUMB_HEIGHT, THUMB_WIDTH) float32
+    mask: np.ndarray  # bool, same shape
+
+
+def backdrop(rgb: np.ndarray, landmarks: FaceLandmarks) -> Backdrop:
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+    pixels = cv2.resize(grey, (THUMB_WIDTH, THUMB_HEIGHT), interpolation=cv2.INTER_AREA)
+    sx, sy = THUMB_WIDTH / rgb.shape[1], THUMB_HEIGHT / rgb.shape[0]
+    low, high = landmarks.xy.min(axis=0), landmarks.xy.max(axis=0)
+    margin = (high[0] - low[0]) * HEAD_MARGIN
+    mask = np.ones((THUMB_HEIGHT, THUMB_WIDTH), dtype=bool)
+    x0, x1 = int((low[0] - margin) * sx), int(np.ceil((high[0] + margin) * sx))
+    y0 = int((low[1] - margin) * sy)
+    mask[max(y0, 0) :, max(x0, 0) : max(x1, 0)] = False
+    return Backdrop(pixels.astype(np.float32), mask)
+
+
+def _aligned(first: Backdrop, second: Backdrop) -> np.ndarray:
+    """``first``'s thumbnail moved onto ``second``'s by the affine map that best aligns their
+    backgrounds (a hand-held or panning camera moves the whole scene)."""
+    warp = np.eye(2, 3, dtype=np.float32)
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4)
+    mask = (first.mask & second.mask).astype(np.uint8)
+    try:
+        target = cv2.GaussianBlur(second.pixels, (0, 0), 1.0)
+        moving = cv2.GaussianBlur(first.pixels, (0, 0), 1.0)
+        _, warp = cv2.findTransformECC(target, moving, warp, cv2.MOTION_AFFINE, criteria, mask, 1)
+    except cv2.error:
+        return first.pixels
+    return cv2.warpAffine(first.pixels, warp, (THUMB_WIDTH, THUMB_HEIGHT),
+                          flags=cv2.INTER_LINEAR + cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+
+
+def background_change(first: Backdrop, second: Backdrop) -> float:
+    """Median absolute grey-level change of the background shared by two frames, after
+    aligning them (camera motion) and the best gain and offset (exposure); 0 when too little
+    background is seen."""
+    shared = first.mask & second.mask
+    if int(shared.sum()) < _MIN_BACKGROUND:
+        return 0.0
+    a, b = _aligned(first, second)[shared], second.pixels[shared]
+    design = np.stack([a, np.ones(len(a))], axis=1)
+    coefficients, *_ = np.linalg.lstsq(design, b, rcond=None)
+    return float(np.median(np.abs(b - design @ coefficients)))

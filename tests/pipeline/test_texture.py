@@ -1,0 +1,100 @@
+"""The texture checks on real frames: a real head (the real clip) changes beyond a 2D warp of
+one picture and does not jump; a photo animated by either method is only a warp; a sequence of
+photos jumps. Pure pipeline functions, no HTTP, no database."""
+
+import numpy as np
+import pytest
+
+from app import pipeline_config
+from face_auth.config import Settings
+from face_auth.face_pipeline import FaceModels, embed_frames
+from face_auth.face_pipeline.liveness import (
+    ACTIONS,
+    Action,
+    FrameEvidence,
+    LivenessConfig,
+    capture_jumps,
+    check_continuity,
+    check_single_picture,
+    evaluate_liveness,
+    tracked,
+)
+from face_auth.face_pipeline.texture import texture_change, triangulate
+from face_auth_tools.liveness_evaluation import pose_value
+from tests.conftest import MODELS_DIR
+from tests.liveness_data import LiveSubject, RealRun, live_subjects, real_runs
+
+pytestmark = pytest.mark.models
+
+CONFIG = LivenessConfig.from_settings(Settings())
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> object:
+    return pipeline_config(Settings(models_dir=MODELS_DIR))
+
+
+@pytest.fixture(scope="module")
+def real(face_models: FaceModels, pipeline: object) -> list[RealRun]:
+    return real_runs(face_models, pipeline, stride_ms=250)
+
+
+@pytest.fixture(scope="module")
+def photos(face_models: FaceModels, dataset_dir, pipeline: object) -> list[LiveSubject]:
+    return live_subjects(face_models, dataset_dir, "mindy_kaling", 8, pipeline)
+
+
+def evidence(models: FaceModels, frames: list[bytes], pipeline: object) -> list[FrameEvidence]:
+    return tracked(embed_frames(models, frames, pipeline, evidence=True).evidence)
+
+
+def test_a_frame_is_a_perfect_warp_of_itself(
+    face_models: FaceModels, real: list[RealRun], pipeline: object
+) -> None:
+    frame = evidence(face_models, real[0].frames[:4], pipeline)[0]
+    assert frame.patch is not None
+    assert texture_change(frame.patch, frame.patch, triangulate(frame.patch.points)) < 0.02
+
+
+def test_every_run_of_the_real_clip_passes_every_check(
+    face_models: FaceModels, real: list[RealRun], pipeline: object
+) -> None:
+    assert len(real) >= 5
+    for run in real:
+        frames = evidence(face_models, run.frames, pipeline)
+        result = evaluate_liveness(frames, run.action, [], CONFIG)
+        assert result.passed, (run.run.name, [c.as_dict() for c in result.checks])
+
+
+@pytest.mark.parametrize("method", ["mesh_render", "pivot_warp"])
+def test_one_photo_animated_is_only_a_warp(
+    face_models: FaceModels, photos: list[LiveSubject], pipeline: object, method: str
+) -> None:
+    for number, photo in enumerate(photos[:4]):
+        action = ACTIONS[number % len(ACTIONS)]
+        frames = (photo.head_turn(action, number) if method == "mesh_render"
+                  else photo.pivot_turn(action, number))  # fmt: skip
+        checked = check_single_picture(evidence(face_models, frames, pipeline), action, CONFIG)
+        assert not checked.passed, (photo.photo, action, checked.score)
+
+
+def test_photos_ordered_by_pose_jump_between_frames(
+    face_models: FaceModels, photos: list[LiveSubject], pipeline: object
+) -> None:
+    for action in (Action.TURN_LEFT, Action.TURN_RIGHT, Action.LOOK_UP):
+        start = min(photos, key=lambda photo: pose_value(photo.subject, action))
+        others = [photo for photo in photos if photo is not start]
+        frames = start.sequence_with(others, action, seed=5)
+        seen = evidence(face_models, frames, pipeline)
+        checked = check_continuity(seen, CONFIG)
+        assert not checked.passed, (action, capture_jumps(seen))
+
+
+def test_real_runs_change_smoothly(
+    face_models: FaceModels, real: list[RealRun], pipeline: object
+) -> None:
+    for run in real:
+        jumps = capture_jumps(evidence(face_models, run.frames, pipeline))
+        assert jumps["colour"] <= CONFIG.max_colour_jump, (run.run.name, jumps)
+        assert jumps["brightness"] <= CONFIG.max_brightness_jump, (run.run.name, jumps)
+        assert np.isfinite(list(jumps.values())).all()
