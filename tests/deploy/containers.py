@@ -27,6 +27,7 @@ from tests.support import free_port, pid_alive
 
 PODMAN_RUN_OPTIONS = ("--isolation", "chroot", "--network", "host")
 EXEC_SECONDS = 60
+STOP_SECONDS = 30  # when removing: SIGTERM, then SIGKILL after this long
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ class Container(Protocol):
     def logs(self) -> str: ...
 
     def remove(self) -> None:
-        """Kill (if need be) and delete the container; the data directory stays."""
+        """Stop (if need be) and delete the container; the data directory stays."""
         ...
 
 
@@ -186,6 +187,8 @@ class DockerContainer:
         return result.stdout + result.stderr
 
     def remove(self) -> None:
+        if self.running():
+            self.terminate(STOP_SECONDS)
         docker(["rm", "--force", self.name], check=False)
 
 
@@ -236,7 +239,11 @@ class BuildahContainer:
 
     def terminate(self, timeout: float) -> float:
         started = time.monotonic()
-        os.kill(main_process(self.processes()).pid, signal.SIGTERM)
+        inside = self.processes()
+        if inside:
+            os.kill(main_process(inside).pid, signal.SIGTERM)
+        else:  # the command has not started (or has ended): buildah run ends its child itself
+            os.killpg(self.runner.pid, signal.SIGTERM)
         try:
             self.runner.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -249,9 +256,9 @@ class BuildahContainer:
         return self.log_path.read_text(errors="replace")
 
     def remove(self) -> None:
-        if self.runner.poll() is None:
-            os.killpg(self.runner.pid, signal.SIGKILL)
-            self.runner.wait()
+        if self.running():
+            # Killed, buildah run would leave its scratch directory behind in /var/tmp.
+            self.terminate(STOP_SECONDS)
         buildah(["rm", self.name], check=False)
 
 
