@@ -211,10 +211,11 @@ class BuildahContainer:
         buildah(["from", "--pull=never", "--name", self.name, config.reference])
         settings = [f"--env={k}={v}" for k, v in {**env, "FACE_AUTH_PORT": str(port)}.items()]
         buildah(["config", *settings, *(f"--volume={v}-" for v in config.volumes), self.name])
+        # Every run in the working container (the app, exec) gets the data directory.
+        self.run_options = [*PODMAN_RUN_OPTIONS, f"--volume={data_dir}:/data"]
         with open(log_path, "ab") as log:
             self.runner = subprocess.Popen(
-                ["buildah", "run", *PODMAN_RUN_OPTIONS, f"--volume={data_dir}:/data",
-                 self.name, "--", *config.command],
+                ["buildah", "run", *self.run_options, self.name, "--", *config.command],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
 
@@ -235,7 +236,7 @@ class BuildahContainer:
         return found
 
     def exec(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
-        return buildah(["run", *PODMAN_RUN_OPTIONS, self.name, "--", *argv], check=False)
+        return buildah(["run", *self.run_options, self.name, "--", *argv], check=False)
 
     def terminate(self, timeout: float) -> float:
         started = time.monotonic()

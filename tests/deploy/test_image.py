@@ -8,6 +8,7 @@ must still know the account and its face template. Liveness is in its default mo
 for the movement the challenge asks (tests/liveness_data.py), so no check is relaxed.
 """
 
+import json
 import os
 import time
 import uuid
@@ -193,6 +194,17 @@ def test_sign_up_enrollment_and_face_sign_in_over_http(
 ) -> None:
     assert len(account.recovery_codes) > 0
     signed_in_with_face(first_run, account, jerry[1], seed=2)
+
+
+def test_the_admin_command_inside_uses_the_running_database(
+    first_run: Container, account: Account
+) -> None:
+    """`docker exec ... face-auth` finds the app's embedded server, as docs/deploy.md says."""
+    check = first_run.exec(["face-auth", "db", "check"])
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert json.loads(check.stdout)["healthy"] is True
+    users = first_run.exec(["face-auth", "users", "list"])
+    assert account.email in users.stdout, users.stdout + users.stderr
 
 
 def test_sigterm_stops_it_within_10_s_with_no_database_left(
