@@ -93,7 +93,7 @@ class Engine:
 
     def image_id(self, reference: str) -> str | None:
         code, out = capture([self.name, "image", "inspect", "--format", "{{.Id}}", reference])
-        return out.strip() or None if code == 0 else None
+        return (out.strip() or None) if code == 0 else None
 
     def labels(self, reference: str) -> dict[str, str]:
         labels = "{{json .Config.Labels}}"
@@ -158,41 +158,55 @@ def _drop_stand_in(engine: Engine) -> None:
 
 
 def build_stand_in(engine: Engine) -> None:
+    """debootstrap a minbase bookworm with Python, make it look like python:3.11-slim where the
+    Dockerfile cares, and import it as ``python:3.11-slim``, labelled."""
     if os.geteuid() != 0:
         raise ImageError("Assembling the stand-in base needs root (debootstrap).")
     if shutil.which("debootstrap") is None:
         raise ImageError("debootstrap is missing: `make image-tools` installs it.")
     debs = CACHE_DIR / "debootstrap"
     debs.mkdir(parents=True, exist_ok=True)
+    mirror = debian_mirror()
     with tempfile.TemporaryDirectory(prefix="face-auth-base-", dir="/var/tmp") as work:
         rootfs = Path(work) / "rootfs"
-        mirror = [debian_mirror()] if debian_mirror() else []
-        run(["debootstrap", "--variant=minbase", f"--include={','.join(STAND_IN_PACKAGES)}",
-             f"--cache-dir={debs}", SUITE, str(rootfs), *mirror])  # fmt: skip
-        configure_stand_in(rootfs)
-        changes = [
-            "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "ENV LANG=C.UTF-8",
-            'CMD ["python3"]',
-            f"LABEL {STAND_IN_LABEL}=debootstrap-{SUITE}",
-        ]
-        archive = [
-            shutil.which("tar") or "/bin/tar",
-            "-C",
-            str(rootfs),
-            "--numeric-owner",
-            "-cf",
-            "-",
-            ".",
-        ]
-        tar = subprocess.Popen(archive, stdout=subprocess.PIPE)  # noqa: S603
-        flags = [f"--change={change}" for change in changes]
         try:
-            run([engine.name, "import", *flags, "-", BASE], stdin=tar.stdout)
+            packages = ",".join(STAND_IN_PACKAGES)
+            where = [mirror] if mirror else []  # else debootstrap's default mirror
+            run(["debootstrap", "--variant=minbase", f"--include={packages}",
+                 f"--cache-dir={debs}", SUITE, str(rootfs), *where])  # fmt: skip
+            configure_stand_in(rootfs)
+            import_rootfs(engine, rootfs)
         finally:
-            if tar.stdout is not None:
-                tar.stdout.close()
-            tar.wait()
+            # A debootstrap that failed half-way may leave /proc or /sys mounted in the tree:
+            # the temporary directory's clean-up must not walk into them.
+            unmount_below(rootfs)
+
+
+def import_rootfs(engine: Engine, rootfs: Path) -> None:
+    changes = [
+        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "ENV LANG=C.UTF-8",
+        'CMD ["python3"]',
+        f"LABEL {STAND_IN_LABEL}=debootstrap-{SUITE}",
+    ]
+    tar = shutil.which("tar") or "/bin/tar"
+    archive = subprocess.Popen(  # noqa: S603
+        [tar, "-C", str(rootfs), "--numeric-owner", "-cf", "-", "."], stdout=subprocess.PIPE
+    )
+    flags = [f"--change={change}" for change in changes]
+    try:
+        run([engine.name, "import", *flags, "-", BASE], stdin=archive.stdout)
+    finally:
+        if archive.stdout is not None:
+            archive.stdout.close()
+        archive.wait()
+
+
+def unmount_below(root: Path) -> None:
+    prefix = f"{root.resolve()}/"
+    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    for mount in sorted((m for m in mounts if m.startswith(prefix)), reverse=True):
+        capture(["umount", "--lazy", mount])
 
 
 def debian_mirror() -> str | None:
