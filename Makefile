@@ -68,4 +68,30 @@ test-e2e: browser models
 
 # Everything but the browser tests.
 test-fast: lint models
-	$(PY) -m pytest -m "not e2e"
+	$(PY) -m pytest -m "not e2e and not image"
+
+.PHONY: image test-image image-tools
+
+IMAGE ?= face-auth:latest
+
+# Docker when its daemon answers; otherwise podman, buildah and debootstrap from Debian.
+image-tools:
+	@if docker info >/dev/null 2>&1; then \
+		echo "image-tools: docker is running"; \
+	elif command -v podman >/dev/null && command -v buildah >/dev/null && \
+			command -v debootstrap >/dev/null; then \
+		echo "image-tools: podman, buildah and debootstrap are installed"; \
+	else \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y podman buildah debootstrap; \
+	fi
+
+# The Dockerfile as $(IMAGE), on python:3.11-slim or, when no registry is reachable, a stand-in
+# assembled from Debian's packages (scripts/image.py, docs/deploy.md). Only the standard library.
+image: image-tools
+	$(PYTHON) scripts/image.py build --tag $(IMAGE)
+
+# Build, then run the image as operators do: non-root, health check, sign-up and face sign-in
+# over HTTP, SIGTERM, restart on the same data (tests/deploy/test_image.py).
+test-image: image models
+	TEST_IMAGE=$(IMAGE) $(PY) -m pytest -m image tests/deploy/test_image.py

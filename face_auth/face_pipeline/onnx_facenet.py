@@ -24,8 +24,10 @@ from face_auth.model_store import (
     ModelProvisioningError,
     ModelsMissingError,
     OnnxRecord,
+    make_model_dir,
     onnx_model_path,
     onnx_record_path,
+    publish_model_file,
     sha256_of,
     write_onnx_record,
 )
@@ -134,7 +136,7 @@ def install_onnx_facenet(
     and the new one is written last, so a crash in between leaves no record (not converted)
     rather than a record of another file."""
     target = onnx_model_path(models_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_model_dir(models_dir, target.parent)
     handle, name = tempfile.mkstemp(dir=target.parent, prefix=target.name, suffix=".part")
     os.close(handle)
     partial = Path(name)
@@ -149,7 +151,7 @@ def install_onnx_facenet(
             largest_difference=difference,
         )
         onnx_record_path(models_dir).unlink(missing_ok=True)
-        os.replace(partial, target)
+        publish_model_file(partial, target)  # mkstemp made it 0600
     finally:
         partial.unlink(missing_ok=True)
     write_onnx_record(models_dir, record)
