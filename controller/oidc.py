@@ -4,8 +4,9 @@ Authlib has no FastAPI integration, so this module is one: `OidcRequest` adapts 
 request (its body read first, since Authlib is synchronous) the way authlib's Flask and Django
 integrations adapt theirs, and `FaceAuthServer` turns Authlib's (status, body, headers) into
 responses. The grant is Authlib's authorization code grant with its PKCE (S256 only) and
-OpenID Connect extensions; what is stored or decided (clients, codes, tokens, consent) is
-face_auth.business_val.oidc's.
+OpenID Connect extensions, client authentication by client_secret_basic, client_secret_post
+or none (public clients); what is stored or decided (clients, codes, tokens, consent, which
+client may authenticate how, revocation) is face_auth.business_val.oidc's.
 
 Endpoints: /.well-known/openid-configuration, /oauth2/jwks, /oauth2/authorize (GET: the
 request; POST: the consent decision), /oauth2/token, /oauth2/userinfo; and the account page's
@@ -48,14 +49,17 @@ from controller.security_headers import CONTENT_SECURITY_POLICY
 from face_auth.business_val.oidc import (
     ACR_MULTI_FACTOR,
     AUTHORIZE_PATH,
+    ID_TOKEN_ALGORITHMS,
     PKCE_METHOD,
     SCOPE_DESCRIPTIONS,
     SUPPORTED_SCOPES,
+    TOKEN_ENDPOINT_AUTH_METHODS,
     AuthorizedUser,
     OidcService,
     scopes_of,
+    state_problem,
 )
-from face_auth.business_val.signing_keys import ALGORITHM, SigningKeys
+from face_auth.business_val.signing_keys import SigningKeys
 from face_auth.config import Settings
 from face_auth.entity import SessionClaims, User
 from face_auth.entity.oidc import AccessToken, AuthorizationCode, OAuthClient
@@ -159,10 +163,9 @@ class Client(ClientMixin):
     def check_client_secret(self, client_secret: str) -> bool:
         return self._oidc.check_client_secret(self.client, client_secret)
 
-    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        if endpoint != "token":
-            return True
-        return method == ("none" if self.client.public else "client_secret_basic")
+    def check_endpoint_auth_method(self, method: str, _endpoint: str) -> bool:
+        """The same methods at every endpoint that authenticates clients."""
+        return self._oidc.may_authenticate_with(self.client, method)
 
     def check_response_type(self, response_type: str) -> bool:
         return response_type == "code"
@@ -224,7 +227,7 @@ class CodeGrant(AuthorizationCodeGrant):
     """Authlib's authorization code grant; codes are stored (hashed) through the rules layer,
     which marks a code used in the same atomic update that finds it."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "none"]  # noqa: RUF012 - Authlib's
+    TOKEN_ENDPOINT_AUTH_METHODS = list(TOKEN_ENDPOINT_AUTH_METHODS)  # noqa: RUF012 - Authlib's
     server: "FaceAuthServer"
 
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
@@ -268,8 +271,9 @@ class S256Only(CodeChallenge):
 
 
 class StateAndOpenIdRequired:
-    """Our own rules on the authorization request: `state` is required (CSRF protection of
-    the client's callback), and this is an OpenID Connect provider: `openid` is required."""
+    """Our own rules on the authorization request: `state` unless PKCE S256 protects the
+    client's callback (business_val.oidc.state_problem), and this is an OpenID Connect
+    provider: `openid` is required."""
 
     def __call__(self, grant: CodeGrant) -> None:
         grant.register_hook("after_validate_authorization_request_payload", self.validate)
@@ -277,15 +281,17 @@ class StateAndOpenIdRequired:
     @staticmethod
     def validate(grant: CodeGrant, redirect_uri: str) -> None:
         payload = grant.request.payload
-        if not payload.state:
-            raise InvalidRequestError("The 'state' parameter is required.")
+        problem = state_problem(payload.state, payload.data.get("code_challenge_method"))
+        if problem:
+            raise InvalidRequestError(problem)
         if "openid" not in (scope_to_list(payload.scope) or []):
             raise InvalidScopeError("The 'openid' scope is required.")
 
 
 class FaceAuthOpenIDCode(OpenIDCode):
-    """ID tokens: ES256 with the key ring's current key (its kid in the header), the claims of
-    the code (nonce, auth_time, acr, amr) and of the scopes."""
+    """ID tokens: signed with the client's algorithm (RS256 unless registered with ES256) by
+    the key ring's current key for it (its kid in the header), with the claims of the code
+    (nonce, auth_time, acr, amr) and of the scopes."""
 
     def __init__(self, oidc: OidcService, keys: SigningKeys) -> None:
         super().__init__(require_nonce=False)
@@ -296,13 +302,14 @@ class FaceAuthOpenIDCode(OpenIDCode):
         return False  # the relying party checks its nonce; a code is good for one use anyway
 
     def resolve_client_private_key(self, client: Client) -> Any:
-        return self._keys.signing_set()
+        return self._keys.signing_set(self.get_client_algorithm(client))
 
     def get_client_algorithm(self, client: Client) -> str:
-        return ALGORITHM
+        return client.client.id_token_signed_response_alg
 
     def get_encode_header(self, client: Client) -> dict[str, str]:
-        return {"alg": ALGORITHM, "typ": "JWT"}  # joserfc adds the signing key's kid
+        # joserfc adds the signing key's kid
+        return {"alg": self.get_client_algorithm(client), "typ": "JWT"}
 
     def get_compatible_claims(self, request: OAuth2Request) -> dict[str, Any]:
         now = int(time.time())
@@ -329,6 +336,26 @@ class AccessTokens(BearerTokenValidator):
         return Token(record) if record else None
 
 
+class BearerResources(ResourceProtector):
+    """Bearer tokens in the Authorization header (RFC 6750 2.1) and, on a form-encoded POST,
+    in the `access_token` body parameter (2.2), as pyoidc sends it. Never in the query (2.3:
+    it ends up in logs), and never two ways at once (2: invalid_request)."""
+
+    def parse_request_authorization(self, request: OAuth2Request) -> tuple[Any, str]:
+        form_token = request.form.get("access_token") if _is_form(request) else None
+        if form_token is None:
+            return super().parse_request_authorization(request)
+        if request.headers.get("Authorization"):
+            raise InvalidRequestError("Send the access token in one way only.")
+        return self.get_token_validator(BearerTokenValidator.TOKEN_TYPE), form_token
+
+
+def _is_form(request: OAuth2Request) -> bool:
+    content_type = request.headers.get("Content-Type", "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return request.method == "POST" and media_type == "application/x-www-form-urlencoded"
+
+
 class FaceAuthServer(AuthorizationServer):
     def __init__(self, oidc: OidcService, keys: SigningKeys) -> None:
         super().__init__(scopes_supported=list(SUPPORTED_SCOPES))
@@ -350,7 +377,7 @@ class FaceAuthServer(AuthorizationServer):
                 FaceAuthOpenIDCode(oidc, keys),
             ],
         )
-        self.resources = ResourceProtector()
+        self.resources = BearerResources()
         self.resources.register_token_validator(AccessTokens(oidc))
 
     def query_client(self, client_id: str) -> Client | None:
@@ -365,6 +392,7 @@ class FaceAuthServer(AuthorizationServer):
             user_id=request.user.id,
             scope=token.get("scope", ""),
             code_id=code.record.code_id if isinstance(code, Code) else None,
+            session_id=code.record.session_id if isinstance(code, Code) else None,
         )
 
     def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
@@ -402,7 +430,7 @@ def authorized_user(oidc: OidcService, claims: SessionClaims | None) -> Authoriz
     user = oidc.user(claims.sub)
     if user is None:
         return None
-    return AuthorizedUser(user=user, auth_time=claims.iat, amr=claims.amr)
+    return AuthorizedUser(user=user, auth_time=claims.iat, amr=claims.amr, session_id=claims.jti)
 
 
 # --- Discovery and keys ------------------------------------------------------------------------
@@ -422,8 +450,8 @@ def discovery(request: Request) -> JSONResponse:
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [ALGORITHM],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "none"],
+        "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGORITHMS),
+        "token_endpoint_auth_methods_supported": list(TOKEN_ENDPOINT_AUTH_METHODS),
         "code_challenge_methods_supported": [PKCE_METHOD],
         "claims_supported": CLAIMS,
         "acr_values_supported": [ACR_MULTI_FACTOR],
@@ -549,7 +577,8 @@ async def token(request: Request, server: ServerDep) -> Response:
 
 
 async def _userinfo(request: Request, server: FaceAuthServer, oidc: OidcService) -> Response:
-    """The claims of the token's scopes, for a Bearer access token (OpenID Connect Core 5.3)."""
+    """The claims of the token's scopes, for a Bearer access token (OpenID Connect Core 5.3):
+    in the Authorization header, or in a form-encoded POST body."""
     try:
         if request.method == "POST":
             oauth_request = await form_request(request)
@@ -576,7 +605,8 @@ async def userinfo(request: Request, server: ServerDep, oidc: OidcDep) -> Respon
 
 @router.post(USERINFO_PATH)
 async def userinfo_post(request: Request, server: ServerDep, oidc: OidcDep) -> Response:
-    """The same by POST (OpenID Connect Core 5.3.1); exempt from the CSRF check."""
+    """The same by POST (OpenID Connect Core 5.3.1), the token in the Authorization header or
+    the form body (RFC 6750 2.2); exempt from the CSRF check."""
     return await _userinfo(request, server, oidc)
 
 

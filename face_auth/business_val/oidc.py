@@ -1,5 +1,6 @@
-"""The rules of the OpenID Connect provider: which clients and redirect URIs are allowed,
-single-use codes, access tokens, consent, and where a sign-in may return to.
+"""The rules of the OpenID Connect provider: which clients and redirect URIs are allowed, how
+clients authenticate, single-use codes, access tokens, consent, where a sign-in may return to,
+and how the end of a face_auth session ends what it delegated to applications.
 
 The protocol itself (request parsing, grants, PKCE, ID-token encoding) is Authlib's, driven
 from controller/oidc.py; everything it stores or decides goes through here.
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from face_auth.business_val.signing_keys import ALGORITHMS, DEFAULT_ALGORITHM
 from face_auth.config import Settings
 from face_auth.data_access import AuditRepository, Database, UserRepository
 from face_auth.data_access.oidc_repository import (
@@ -40,6 +42,13 @@ SCOPE_DESCRIPTIONS = {
 # URI is the value relying parties commonly check for.
 ACR_MULTI_FACTOR = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
 PKCE_METHOD = "S256"
+# How clients authenticate at the token endpoint (RFC 6749 2.3.1, OpenID Connect Core 9): a
+# confidential client with its secret, in the Authorization header or in the form body; a
+# public client does not authenticate (`none`) and is held to PKCE instead.
+SECRET_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+PUBLIC_AUTH_METHOD = "none"
+TOKEN_ENDPOINT_AUTH_METHODS = (*SECRET_AUTH_METHODS, PUBLIC_AUTH_METHOD)
+ID_TOKEN_ALGORITHMS = ALGORITHMS
 MAX_NAME_CHARS = 100
 MAX_URI_CHARS = 2000
 MAX_RETURN_TO_CHARS = 4096
@@ -107,6 +116,20 @@ def safe_return_to(value: str | None) -> str | None:
     return value
 
 
+def client_auth_methods(client: OAuthClient) -> tuple[str, ...]:
+    """The ways this client may authenticate at the token endpoint."""
+    return (PUBLIC_AUTH_METHOD,) if client.public else SECRET_AUTH_METHODS
+
+
+def state_problem(state: str | None, code_challenge_method: str | None) -> str | None:
+    """Why an authorization request's `state` is not acceptable, or None. The client's callback
+    needs protection from forged responses: PKCE S256 gives it (OAuth 2.1 4.1.1, RFC 9700
+    2.1), so `state` is then optional (and echoed when sent); without PKCE it is required."""
+    if state or code_challenge_method == PKCE_METHOD:
+        return None
+    return "The 'state' parameter is required without PKCE (S256)."
+
+
 def scopes_of(scope: str | None) -> tuple[str, ...]:
     """The requested scopes we know, in our order (unknown ones are refused before this)."""
     requested = set((scope or "").split())
@@ -134,6 +157,51 @@ class AuthorizedUser:
     user: User
     auth_time: datetime
     amr: tuple[str, ...]
+    session_id: str
+
+
+class OidcRevocation:
+    """What ends with a user's face_auth sessions: the codes not yet exchanged and the access
+    tokens that those sessions obtained for applications. Called by the session rules
+    (TokenService) and by account erasure, so that logout, sign out everywhere, a password
+    change, a face reset or deletion and account deletion reach OpenID Connect too."""
+
+    def __init__(
+        self,
+        codes: AuthorizationCodeRepository,
+        tokens: AccessTokenRepository,
+        audit: AuditRepository,
+    ) -> None:
+        self._codes = codes
+        self._tokens = tokens
+        self._audit = audit
+
+    def end_session(self, user_id: str, session_id: str) -> int:
+        """What one session (a jti) obtained; returns how many codes and tokens ended."""
+        return self._end(user_id, session_id)
+
+    def end_all(self, user_id: str) -> int:
+        """What every session of the user obtained."""
+        return self._end(user_id, None)
+
+    def _end(self, user_id: str, session_id: str | None) -> int:
+        now = utc_now()
+        codes = self._codes.delete_unused(user_id=user_id, session_id=session_id)
+        tokens = self._tokens.revoke_for_user(user_id, now, session_id)
+        if codes or tokens:
+            self._audit.record("oidc_tokens_revoked", now, user_id,
+                               codes_ended=codes, tokens_revoked=tokens)  # fmt: skip
+            log_event(logger, "oidc_tokens_revoked", user_id=user_id, codes_ended=codes,
+                      tokens_revoked=tokens)  # fmt: skip
+        return codes + tokens
+
+
+def oidc_revocation(database: Database) -> OidcRevocation:
+    return OidcRevocation(
+        AuthorizationCodeRepository(database),
+        AccessTokenRepository(database),
+        AuditRepository(database),
+    )
 
 
 class OidcService:
@@ -158,7 +226,13 @@ class OidcService:
 
     # Clients (`face-auth clients ...`)
 
-    def add_client(self, name: str, redirect_uris: list[str], public: bool) -> NewClient:
+    def add_client(
+        self,
+        name: str,
+        redirect_uris: list[str],
+        public: bool,
+        id_token_alg: str = DEFAULT_ALGORITHM,
+    ) -> NewClient:
         errors: dict[str, str] = {}
         clean_name = " ".join(name.split())
         if not clean_name or len(clean_name) > MAX_NAME_CHARS:
@@ -169,6 +243,8 @@ class OidcService:
             problem = redirect_uri_problem(uri)
             if problem:
                 errors["redirect_uri"] = f"{uri!r} {problem}."
+        if id_token_alg not in ID_TOKEN_ALGORITHMS:
+            errors["id_token_alg"] = f"Sign ID tokens with one of {', '.join(ID_TOKEN_ALGORITHMS)}."
         if errors:
             raise InvalidInput(errors)
         secret = None if public else secrets.token_urlsafe(32)
@@ -180,6 +256,7 @@ class OidcService:
             public=public,
             secret_hash=token_hash(secret) if secret else None,
             created_at=utc_now(),
+            id_token_signed_response_alg=id_token_alg,
         )
         self._clients.add(client)
         self._audit.record("oidc_client_added", utc_now(), client_id=client.client_id)
@@ -206,9 +283,13 @@ class OidcService:
 
     @staticmethod
     def check_client_secret(client: OAuthClient, secret: str) -> bool:
-        if client.public or client.secret_hash is None:
+        if client.public or client.secret_hash is None or len(secret) > MAX_URI_CHARS:
             return False
         return constant_time_equals(token_hash(secret), client.secret_hash)
+
+    @staticmethod
+    def may_authenticate_with(client: OAuthClient, method: str) -> bool:
+        return method in client_auth_methods(client)
 
     # Consent
 
@@ -273,6 +354,7 @@ class OidcService:
             amr=authorized.amr,
             acr=ACR_MULTI_FACTOR,
             code_expires_at=now + self.policy.code_lifetime,
+            session_id=authorized.session_id,
         )
         # The record outlives the code while tokens it bought may live: a second use is then
         # recognised and revokes them.
@@ -282,17 +364,28 @@ class OidcService:
 
     def redeem_code(self, code: str, client_id: str) -> AuthorizationCode | None:
         """The code, marked used, when it is this client's, unused and unexpired; else None.
-        A second use of a code revokes every token the first one obtained (RFC 6749 4.1.2)."""
+        The first presentation burns the code whoever makes it, so a code another client
+        presented (it leaked) is dead for its own client too. A second use of a code revokes
+        every token the first one obtained (RFC 6749 4.1.2)."""
+        if not code or len(code) > MAX_URI_CHARS:
+            return None
         code_id = token_hash(code)
         now = utc_now()
-        redeemed = self._codes.redeem(code_id, client_id, now)
+        redeemed = self._codes.redeem(code_id, now)
         if redeemed is not None:
-            return redeemed
-        known = self._codes.find(code_id, client_id)
+            if redeemed.client_id == client_id:
+                return redeemed
+            self._audit.record("oidc_code_wrong_client", now, redeemed.user_id,
+                               client_id=redeemed.client_id, presented_by=client_id)  # fmt: skip
+            log_event(logger, "oidc_code_wrong_client", user_id=redeemed.user_id,
+                      client_id=redeemed.client_id, presented_by=client_id)  # fmt: skip
+            return None
+        known = self._codes.find(code_id)
         if known is not None and known.used_at is not None:
             revoked = self._tokens.revoke_for_code(code_id, now)
             self._audit.record("oidc_code_reused", now, known.user_id,
-                               client_id=client_id, tokens_revoked=revoked)  # fmt: skip
+                               client_id=known.client_id, presented_by=client_id,
+                               tokens_revoked=revoked)  # fmt: skip
             log_event(logger, "oidc_code_reused", user_id=known.user_id, client_id=client_id,
                       tokens_revoked=revoked)  # fmt: skip
         return None
@@ -300,7 +393,14 @@ class OidcService:
     # Access tokens
 
     def save_access_token(
-        self, access_token: str, *, client_id: str, user_id: str, scope: str, code_id: str | None
+        self,
+        access_token: str,
+        *,
+        client_id: str,
+        user_id: str,
+        scope: str,
+        code_id: str | None,
+        session_id: str | None,
     ) -> None:
         now = utc_now()
         self._tokens.add(
@@ -312,6 +412,7 @@ class OidcService:
                 code_id=code_id,
                 issued_at=now,
                 expires_at=now + self.policy.access_token_lifetime,
+                session_id=session_id,
             )
         )
 

@@ -54,7 +54,8 @@ EXPECTED_INDEXES = {
     # OpenID Connect: clients by client id; codes and tokens (by hash) removed by TTL once
     # expired; consents (_id "user:client") listed per user and removed with their client.
     OAUTH_CLIENTS_COLLECTION: {"_id_"},
-    OAUTH_CODES_COLLECTION: {"_id_", "expiry_ttl"},
+    # Codes and tokens are also found per user (and session) when those sessions end.
+    OAUTH_CODES_COLLECTION: {"_id_", "expiry_ttl", "user_id"},
     OAUTH_TOKENS_COLLECTION: {"_id_", "expiry_ttl", "user_id", "code_id"},
     OAUTH_GRANTS_COLLECTION: {"_id_", "user_id", "client_id"},
     # Liveness: challenges by nonce hash and frame hashes per user, both removed by TTL.
@@ -120,6 +121,7 @@ class Database:
                 [("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"
             )
         self.db[FRAME_HASHES_COLLECTION].create_index([("user_id", ASCENDING)], name="user_id")
+        self.db[OAUTH_CODES_COLLECTION].create_index([("user_id", ASCENDING)], name="user_id")
         tokens = self.db[OAUTH_TOKENS_COLLECTION]
         tokens.create_index([("user_id", ASCENDING)], name="user_id")
         tokens.create_index([("code_id", ASCENDING)], name="code_id")

@@ -26,6 +26,8 @@ def _client(document: dict[str, Any]) -> OAuthClient:
         public=bool(document["public"]),
         secret_hash=document.get("secret_hash"),
         created_at=document["created_at"],
+        # Clients registered before RS256 was supported got ES256 ID tokens.
+        id_token_signed_response_alg=str(document.get("id_token_signed_response_alg", "ES256")),
     )
 
 
@@ -43,6 +45,7 @@ class OAuthClientRepository:
                 "public": client.public,
                 "secret_hash": client.secret_hash,
                 "created_at": client.created_at,
+                "id_token_signed_response_alg": client.id_token_signed_response_alg,
             }
         )
 
@@ -75,6 +78,7 @@ def _code(document: dict[str, Any]) -> AuthorizationCode:
         acr=str(document["acr"]),
         code_expires_at=document["code_expires_at"],
         used_at=document.get("used_at"),
+        session_id=document.get("session_id"),
     )
 
 
@@ -93,23 +97,29 @@ class AuthorizationCodeRepository:
         self._codes.insert_one({"_id": code.code_id, **document, "expires_at": keep_until})
 
     @translate_unavailable
-    def redeem(self, code_id: str, client_id: str, now: datetime) -> AuthorizationCode | None:
-        """Mark the client's code used, atomically; the code if this call did, else None."""
+    def redeem(self, code_id: str, now: datetime) -> AuthorizationCode | None:
+        """Mark the code used, atomically, whoever presents it; the code if this call did (still
+        unused and unexpired), else None. The caller checks that the right client presented it:
+        a code presented by another one is burnt all the same."""
         document = self._codes.find_one_and_update(
-            {
-                "_id": code_id,
-                "client_id": client_id,
-                "used_at": None,
-                "code_expires_at": {"$gt": now},
-            },
+            {"_id": code_id, "used_at": None, "code_expires_at": {"$gt": now}},
             {"$set": {"used_at": now}},
         )
         return _code(document) if document else None
 
     @translate_unavailable
-    def find(self, code_id: str, client_id: str) -> AuthorizationCode | None:
-        document = self._codes.find_one({"_id": code_id, "client_id": client_id})
+    def find(self, code_id: str) -> AuthorizationCode | None:
+        document = self._codes.find_one({"_id": code_id})
         return _code(document) if document else None
+
+    @translate_unavailable
+    def delete_unused(self, *, user_id: str, session_id: str | None = None) -> int:
+        """Forget the user's codes not exchanged yet (of one session, when given): they can no
+        longer buy tokens. Used codes stay, so that a replay is still recognised."""
+        query: dict[str, Any] = {"user_id": user_id, "used_at": None}
+        if session_id is not None:
+            query["session_id"] = session_id
+        return self._codes.delete_many(query).deleted_count
 
     @translate_unavailable
     def delete_for_client(self, client_id: str) -> None:
@@ -126,6 +136,7 @@ def _token(document: dict[str, Any]) -> AccessToken:
         issued_at=document["issued_at"],
         expires_at=document["expires_at"],
         revoked_at=document.get("revoked_at"),
+        session_id=document.get("session_id"),
     )
 
 
@@ -159,6 +170,14 @@ class AccessTokenRepository:
             {"$set": {"revoked_at": now}},
         )
         return result.modified_count
+
+    @translate_unavailable
+    def revoke_for_user(self, user_id: str, now: datetime, session_id: str | None = None) -> int:
+        """Revoke the user's live tokens (those one session obtained, when given)."""
+        query: dict[str, Any] = {"user_id": user_id, "revoked_at": None}
+        if session_id is not None:
+            query["session_id"] = session_id
+        return self._tokens.update_many(query, {"$set": {"revoked_at": now}}).modified_count
 
     @translate_unavailable
     def delete_for_client(self, client_id: str) -> None:

@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict
 
 class OAuthClient(BaseModel):
     """A registered relying party. Public clients (native or browser apps) have no secret and
-    must use PKCE; confidential ones authenticate with client_secret_basic."""
+    must use PKCE; confidential ones authenticate with their secret (client_secret_basic or
+    client_secret_post). ID tokens are signed with `id_token_signed_response_alg`."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -18,6 +19,7 @@ class OAuthClient(BaseModel):
     public: bool
     secret_hash: str | None
     created_at: datetime
+    id_token_signed_response_alg: str = "RS256"  # noqa: S105 - an algorithm name
 
 
 class AuthorizationCode(BaseModel):
@@ -39,6 +41,8 @@ class AuthorizationCode(BaseModel):
     acr: str
     code_expires_at: datetime
     used_at: datetime | None = None
+    # The face_auth session (its jti) the user authorized from: its end ends the code.
+    session_id: str | None = None
 
 
 class AccessToken(BaseModel):
@@ -54,6 +58,7 @@ class AccessToken(BaseModel):
     issued_at: datetime
     expires_at: datetime
     revoked_at: datetime | None = None
+    session_id: str | None = None
 
 
 class ConsentGrant(BaseModel):
