@@ -393,6 +393,7 @@ class FaceAuthServer(AuthorizationServer):
             scope=token.get("scope", ""),
             code_id=code.record.code_id if isinstance(code, Code) else None,
             session_id=code.record.session_id if isinstance(code, Code) else None,
+            auth_method=request.auth_method,
         )
 
     def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:

@@ -401,6 +401,7 @@ class OidcService:
         scope: str,
         code_id: str | None,
         session_id: str | None,
+        auth_method: str,
     ) -> None:
         now = utc_now()
         self._tokens.add(
@@ -415,6 +416,8 @@ class OidcService:
                 session_id=session_id,
             )
         )
+        self._audit.record("oidc_token_issued", now, user_id,
+                           client_id=client_id, auth_method=auth_method)  # fmt: skip
 
     def access_token(self, access_token: str) -> AccessToken | None:
         if not access_token or len(access_token) > MAX_URI_CHARS:
