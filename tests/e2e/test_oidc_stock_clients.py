@@ -9,11 +9,6 @@ follows the redirects, answers the consent page, and reads what each relying par
 provider runs as a real uvicorn server on a loopback port, in this process (it shares the face
 models the test already loaded)."""
 
-import json
-import os
-import shutil
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -33,14 +28,11 @@ from app import create_app
 from face_auth.business_val.oidc import ACR_MULTI_FACTOR
 from face_auth.config import Settings
 from face_auth.constant import AUDIT_COLLECTION
+from tests.e2e.relying_parties import register_client, relying_party
 from tests.face_data import PersonFrames
-from tests.support import PASSWORD, ROOT, free_port, registration
+from tests.support import PASSWORD, free_port, registration
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
-
-NODE_DIR = Path(__file__).with_name("node")
-NODE_RP = NODE_DIR / "relying_party.mjs"
-
 
 # --- The provider, the user, and the node relying party ---------------------------------------
 
@@ -120,81 +112,32 @@ def user_agent(provider: str, alice: PersonFrames) -> Iterator[UserAgent]:
         yield agent
 
 
-def add_client(provider_app_settings: Settings, provider: str, callback: str) -> dict[str, str]:
-    """`face-auth clients add`, as an operator registers an application (RS256 by default)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("FACE_AUTH_")}
-    env |= {
-        "MONGODB_URI": provider_app_settings.mongodb_uri.get_secret_value(),
-        "FACE_AUTH_DATABASE_NAME": provider_app_settings.database_name,
-        "FACE_AUTH_DATA_DIR": str(provider_app_settings.data_dir),
+def app_env(settings: Settings) -> dict[str, str]:
+    """What `face-auth` needs to act on the provider's database."""
+    assert settings.mongodb_uri is not None
+    return {
+        "MONGODB_URI": settings.mongodb_uri.get_secret_value(),
+        "FACE_AUTH_DATABASE_NAME": settings.database_name,
+        "FACE_AUTH_DATA_DIR": str(settings.data_dir),
     }
-    command = ["-m", "face_auth.cli.main", "clients", "add", "--name", "Example RP",
-               "--redirect-uri", callback]  # fmt: skip
-    done = subprocess.run(
-        [sys.executable, *command],
-        check=False, capture_output=True, text=True, timeout=60, env=env,
-        cwd=ROOT,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads(done.stdout)
-
-
-@pytest.fixture(scope="session")
-def node_modules() -> Path:
-    """openid-client as package-lock.json pins it: `npm ci` when it is not installed yet
-    (`make test` runs it first: the `oidc-clients` target)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.fail(
-            "node and npm are needed for the openid-client test (apt-get install nodejs npm)"
-        )
-    pinned = json.loads((NODE_DIR / "package.json").read_text())["dependencies"]["openid-client"]
-    installed = NODE_DIR / "node_modules" / "openid-client" / "package.json"
-    if not installed.exists() or json.loads(installed.read_text())["version"] != pinned:
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True, timeout=300
-        )
-    return NODE_DIR / "node_modules"
 
 
 @pytest.fixture
 def node_relying_party(
-    node_modules: Path, provider: str, settings: Settings, tmp_path: Path
+    provider: str, settings: Settings, tmp_path: Path
 ) -> Iterator[tuple[str, dict[str, str]]]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    client = add_client(settings, provider, f"{url}/callback")
-    env = {
-        "PATH": os.environ["PATH"],
-        "RP_ISSUER": provider,
-        "RP_PORT": str(port),
-        "RP_CLIENT_ID": client["client_id"],
-        "RP_CLIENT_SECRET": client["client_secret"],
-    }
-    log_path = tmp_path / "relying_party.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            ["node", str(NODE_RP)], cwd=NODE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, log_path.read_text()
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the relying party did not start"
-            time.sleep(0.1)
-        yield url, client
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    log = tmp_path / "relying_party.log"
+    with relying_party("openid-client", provider, app_env(settings), log) as running:
+        yield running
+
+
+@pytest.fixture
+def authlib_relying_party(
+    provider: str, settings: Settings, tmp_path: Path
+) -> Iterator[tuple[str, dict[str, str]]]:
+    log = tmp_path / "relying_party.log"
+    with relying_party("authlib", provider, app_env(settings), log) as running:
+        yield running
 
 
 # --- Helpers -------------------------------------------------------------------------------------
@@ -270,7 +213,7 @@ def test_pyoidc_signs_in_on_its_defaults(
     user_agent: UserAgent, provider: str, settings: Settings, mongo: MongoClient
 ) -> None:
     callback = "http://127.0.0.1:9/callback"  # never reached: the test reads the redirect
-    registered = add_client(settings, provider, callback)
+    registered = register_client(app_env(settings), callback)
     rp = PyoidcClient(client_authn_method=CLIENT_AUTHN_METHOD)
     rp.provider_config(provider)  # discovery, and the JWKS into its key jar
     rp.store_registration_info(
@@ -318,3 +261,23 @@ def test_pyoidc_signs_in_on_its_defaults(
     assert isinstance(info, OpenIDSchema), info.to_dict()
     assert info["sub"] == user_agent.user_id
     assert info["email"] == "user_stock@example.com"
+
+
+def test_authlibs_client_signs_in_as_docs_oidc_md_shows(
+    user_agent: UserAgent,
+    authlib_relying_party: tuple[str, dict[str, str]],
+    provider: str,
+    mongo: MongoClient,
+    settings: Settings,
+) -> None:
+    rp, registered = authlib_relying_party
+    authorize_url = user_agent.http.get(f"{rp}/login").headers["location"]
+    back = user_agent.authorize(authorize_url)
+    assert back.startswith(f"{rp}/callback?code=")
+    assert user_agent.http.get(back).status_code == 303
+    user = user_agent.http.get(f"{rp}/session.json").json()["user"]
+    assert user["sub"] == user_agent.user_id
+    assert user["email"] == user["userinfo_email"] == "user_stock@example.com"
+    assert user["amr"] == "pwd face"
+    assert (user["alg"], user["kid"]) == ("RS256", jwks_key(provider, "RS256")["kid"])
+    assert token_auth_methods(mongo, settings, registered["client_id"]) == ["client_secret_basic"]
