@@ -8,9 +8,9 @@ OpenID Connect extensions, client authentication by client_secret_basic, client_
 or none (public clients); what is stored or decided (clients, codes, tokens, consent, which
 client may authenticate how, revocation) is face_auth.business_val.oidc's.
 
-Endpoints: /.well-known/openid-configuration, /oauth2/jwks, /oauth2/authorize (GET: the
-request; POST: the consent decision), /oauth2/token, /oauth2/userinfo; and the account page's
-"revoke" for an application.
+Endpoints: /.well-known/openid-configuration, /oauth2/jwks, /oauth2/authorize (GET or POST:
+the request), /oauth2/authorize/decision (the consent form), /oauth2/token, /oauth2/userinfo;
+and the account page's "revoke" for an application.
 """
 
 import re
@@ -18,7 +18,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from authlib.common.security import generate_token
 from authlib.oauth2 import AuthorizationServer, ResourceProtector
@@ -39,7 +39,12 @@ from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator, I
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import AuthorizationCodeMixin as OidcAuthorizationCodeMixin
 from authlib.oidc.core import OpenIDCode, UserInfo
-from authlib.oidc.core.errors import ConsentRequiredError
+from authlib.oidc.core.errors import (
+    ConsentRequiredError,
+    LoginRequiredError,
+    RequestNotSupportedError,
+    RequestURINotSupportedError,
+)
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
@@ -56,6 +61,8 @@ from face_auth.business_val.oidc import (
     TOKEN_ENDPOINT_AUTH_METHODS,
     AuthorizedUser,
     OidcService,
+    must_sign_in_again,
+    parse_max_age,
     scopes_of,
     state_problem,
 )
@@ -63,12 +70,20 @@ from face_auth.business_val.signing_keys import SigningKeys
 from face_auth.config import Settings
 from face_auth.entity import SessionClaims, User
 from face_auth.entity.oidc import AccessToken, AuthorizationCode, OAuthClient
+from face_auth.utils import utc_now
 
 router = APIRouter(tags=["openid connect"])
 
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a path
 USERINFO_PATH = "/oauth2/userinfo"
 JWKS_PATH = "/oauth2/jwks"
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+# The consent page's form posts the user's decision here (CSRF-protected); the authorization
+# endpoint itself takes requests by GET and by POST (OpenID Connect Core 3.1.2.1).
+CONSENT_PATH = AUTHORIZE_PATH + "/decision"
+# Added to an authorization request we sent the user to sign in again for (prompt=login,
+# max_age): the time we did, which a sign-in made since satisfies.
+REAUTH_PARAMETER = "fa_reauth"
 # Claims the ID token and userinfo may carry (discovery's claims_supported).
 CLAIMS = ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "acr", "at_hash",
           "name", "preferred_username", "email", "email_verified"]  # fmt: skip
@@ -270,10 +285,11 @@ class S256Only(CodeChallenge):
         super().validate_code_challenge(grant, redirect_uri)
 
 
-class StateAndOpenIdRequired:
+class AuthorizationRequestRules:
     """Our own rules on the authorization request: `state` unless PKCE S256 protects the
-    client's callback (business_val.oidc.state_problem), and this is an OpenID Connect
-    provider: `openid` is required."""
+    client's callback (business_val.oidc.state_problem); no request objects (discovery says
+    so: request_not_supported, request_uri_not_supported); a well-formed `max_age`; and this is
+    an OpenID Connect provider: `openid` is required."""
 
     def __call__(self, grant: CodeGrant) -> None:
         grant.register_hook("after_validate_authorization_request_payload", self.validate)
@@ -281,9 +297,18 @@ class StateAndOpenIdRequired:
     @staticmethod
     def validate(grant: CodeGrant, redirect_uri: str) -> None:
         payload = grant.request.payload
-        problem = state_problem(payload.state, payload.data.get("code_challenge_method"))
+        data = payload.data
+        if "request" in data:
+            raise RequestNotSupportedError("Request objects ('request') are not supported.")
+        if "request_uri" in data:
+            raise RequestURINotSupportedError("'request_uri' is not supported.")
+        problem = state_problem(payload.state, data.get("code_challenge_method"))
         if problem:
             raise InvalidRequestError(problem)
+        try:
+            parse_max_age(data.get("max_age"))
+        except ValueError as error:
+            raise InvalidRequestError(str(error)) from error
         if "openid" not in (scope_to_list(payload.scope) or []):
             raise InvalidScopeError("The 'openid' scope is required.")
 
@@ -372,7 +397,7 @@ class FaceAuthServer(AuthorizationServer):
         self.register_grant(
             CodeGrant,
             [
-                StateAndOpenIdRequired(),
+                AuthorizationRequestRules(),
                 S256Only(required=True),
                 FaceAuthOpenIDCode(oidc, keys),
             ],
@@ -434,10 +459,50 @@ def authorized_user(oidc: OidcService, claims: SessionClaims | None) -> Authoriz
     return AuthorizedUser(user=user, auth_time=claims.iat, amr=claims.amr, session_id=claims.jti)
 
 
+# --- CORS: what pages of other origins may read ---------------------------------------------------
+
+# Discovery and the keys are public documents, read without credentials.
+PUBLIC_CORS = {"Access-Control-Allow-Origin": "*"}
+
+
+def with_cors(
+    response: Response, request: Request, oidc: OidcService, client: OAuthClient | None
+) -> Response:
+    """Let a page of the request's Origin read the response when the client allows that origin
+    (business_val.oidc: its registered allowed origins)."""
+    origin = request.headers.get("origin")
+    if origin is not None and oidc.cors_allowed(origin, client):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Expose-Headers"] = "WWW-Authenticate"
+    response.headers.add_vary_header("Origin")
+    return response
+
+
+@router.options(TOKEN_PATH)
+@router.options(USERINFO_PATH)
+def preflight(request: Request, oidc: OidcDep) -> Response:
+    """The browser's CORS preflight for the token and userinfo endpoints (a request with an
+    Authorization header): allowed for an origin some client registered."""
+    response = Response(status_code=204)
+    origin = request.headers.get("origin")
+    if origin is not None and oidc.cors_allowed(origin, None):
+        methods = "POST" if request.url.path == TOKEN_PATH else "GET, POST"
+        response.headers.update(
+            {
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Methods": methods,
+                "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                "Access-Control-Max-Age": "600",
+            }
+        )
+    response.headers.add_vary_header("Origin")
+    return response
+
+
 # --- Discovery and keys ------------------------------------------------------------------------
 
 
-@router.get("/.well-known/openid-configuration")
+@router.api_route(DISCOVERY_PATH, methods=["GET", "HEAD"])
 def discovery(request: Request) -> JSONResponse:
     issuer = issuer_of(request, request.app.state.settings)
     metadata = {
@@ -460,13 +525,15 @@ def discovery(request: Request) -> JSONResponse:
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
     }
-    return JSONResponse(metadata, headers={"Cache-Control": "public, max-age=300"})
+    headers = {"Cache-Control": "public, max-age=300", **PUBLIC_CORS}
+    return JSONResponse(metadata, headers=headers)
 
 
-@router.get(JWKS_PATH)
+@router.api_route(JWKS_PATH, methods=["GET", "HEAD"])
 def jwks(server: ServerDep) -> JSONResponse:
     # Short cache: a rotated key must reach relying parties well within a token's lifetime.
-    return JSONResponse(server.keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
+    headers = {"Cache-Control": "public, max-age=300", **PUBLIC_CORS}
+    return JSONResponse(server.keys.jwks(), headers=headers)
 
 
 # --- Authorization endpoint ------------------------------------------------------------------
@@ -490,7 +557,7 @@ def consent_page(
         "client_name": client.name,
         "redirect_host": urlsplit(redirect_uri).netloc,
         "scopes": [(name, SCOPE_DESCRIPTIONS[name]) for name in scopes],
-        "form_action": f"{AUTHORIZE_PATH}?{request.url.query}",
+        "form_action": f"{CONSENT_PATH}?{request.url.query}",
     }
     response = render(request, "consent.html", context)
     # The consent form posts here and is answered with a redirect to the client. Chromium
@@ -509,13 +576,54 @@ def _prompts(oauth_request: OidcRequest) -> set[str]:
     return set((oauth_request.payload.data.get("prompt") or "").split())
 
 
+def _sign_in_redirect(request: Request) -> RedirectResponse:
+    """To the password page, and back to this authorization request after the face step,
+    without `prompt=login` and with the time we sent the user (REAUTH_PARAMETER), which the
+    new sign-in satisfies (else prompt=login or max_age=0 would send them round again)."""
+    items = [(k, v) for k, v in request.query_params.multi_items() if k != REAUTH_PARAMETER]
+    items = [(k, _without_login(v) if k == "prompt" else v) for k, v in items]
+    items = [(k, v) for k, v in items if k != "prompt" or v]
+    items.append((REAUTH_PARAMETER, str(int(utc_now().timestamp()))))
+    target = f"{AUTHORIZE_PATH}?{urlencode(items)}"
+    return RedirectResponse(f"/auth/login?next={quote(target, safe='')}", status_code=303)
+
+
+def _without_login(prompt: str) -> str:
+    return " ".join(value for value in prompt.split() if value != "login")
+
+
+def _reauthentication(
+    request: Request,
+    server: FaceAuthServer,
+    oauth_request: OidcRequest,
+    grant: CodeGrant,
+    end_user: AuthorizedUser,
+) -> Response | None:
+    """prompt=login and max_age: a fresh password and face step first (or login_required for
+    prompt=none); None when the current sign-in will do."""
+    prompts = _prompts(oauth_request)
+    if not must_sign_in_again(
+        prompts=prompts,
+        max_age=parse_max_age(oauth_request.payload.data.get("max_age")),  # validated
+        auth_time=end_user.auth_time,
+        sent_to_sign_in_at=oauth_request.payload.data.get(REAUTH_PARAMETER),
+        now=utc_now(),
+    ):
+        return None
+    if "none" in prompts:
+        error = LoginRequiredError(redirect_uri=grant.redirect_uri)
+        error.state = oauth_request.payload.state
+        return server.handle_error_response(oauth_request, error)
+    return _sign_in_redirect(request)
+
+
 @router.get(AUTHORIZE_PATH)
 def authorize(
     request: Request, server: ServerDep, oidc: OidcDep, claims: OptionalClaimsDep
 ) -> Response:
-    """Validate the request; without a full session, sign in (password, then face) and come
-    back here; on the first sign-in to this client, ask for consent; then redirect to the
-    client with a code."""
+    """Validate the request; without a full session (or for prompt=login, or a sign-in older
+    than max_age), sign in (password, then face) and come back here; on the first sign-in to
+    this client, ask for consent; then redirect to the client with a code."""
     end_user = authorized_user(oidc, claims)
     try:
         oauth_request = query_request(request)
@@ -523,8 +631,10 @@ def authorize(
     except OAuth2Error as error:
         return authorize_error(request, server, error)
     if end_user is None:
-        target = f"{AUTHORIZE_PATH}?{request.url.query}"
-        return RedirectResponse(f"/auth/login?next={quote(target, safe='')}", status_code=303)
+        return _sign_in_redirect(request)
+    again = _reauthentication(request, server, oauth_request, grant, end_user)
+    if again is not None:
+        return again
     client: Client = oauth_request.client
     scopes = scopes_of(oauth_request.scope)
     prompts = _prompts(oauth_request)
@@ -538,6 +648,16 @@ def authorize(
 
 
 @router.post(AUTHORIZE_PATH)
+async def authorize_by_post(request: Request) -> Response:
+    """The authorization request sent as a form (OpenID Connect Core 3.1.2.1): the same request
+    by GET, through a redirect. It changes nothing, so it is exempt from the CSRF check (a
+    relying party's page posts it, cross-site)."""
+    form = await request.form(max_files=0, max_fields=50)
+    items = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+    return RedirectResponse(f"{AUTHORIZE_PATH}?{urlencode(items)}", status_code=303)
+
+
+@router.post(CONSENT_PATH)
 def authorize_decision(
     request: Request,
     server: ServerDep,
@@ -558,6 +678,9 @@ def authorize_decision(
         error = AccessDeniedError(redirect_uri=grant.redirect_uri)
         error.state = oauth_request.payload.state
         return server.handle_error_response(oauth_request, error)
+    again = _reauthentication(request, server, oauth_request, grant, end_user)
+    if again is not None:
+        return again
     client: Client = oauth_request.client
     oidc.grant_consent(end_user.user.id, client.client, scopes_of(oauth_request.scope))
     return server.create_authorization_response(oauth_request, end_user, grant)
@@ -567,14 +690,17 @@ def authorize_decision(
 
 
 @router.post(TOKEN_PATH)
-async def token(request: Request, server: ServerDep) -> Response:
-    """Server to server, with client authentication (client_secret_basic, or none + PKCE for
-    public clients); exempt from the CSRF check (controller/csrf.py). Errors: RFC 6749 5.2."""
+async def token(request: Request, server: ServerDep, oidc: OidcDep) -> Response:
+    """Server to server, or from a page of a client's allowed origin (CORS), with client
+    authentication (client_secret_basic or client_secret_post; none + PKCE for public
+    clients); exempt from the CSRF check (controller/csrf.py). Errors: RFC 6749 5.2."""
     try:
         oauth_request = await form_request(request)
     except InsecureTransportError as error:
         return server.handle_error_response(None, error)
-    return server.create_token_response(oauth_request)
+    response = server.create_token_response(oauth_request)
+    client = getattr(oauth_request, "client", None)
+    return with_cors(response, request, oidc, client.client if isinstance(client, Client) else None)
 
 
 async def _userinfo(request: Request, server: FaceAuthServer, oidc: OidcService) -> Response:
@@ -593,9 +719,10 @@ async def _userinfo(request: Request, server: FaceAuthServer, oidc: OidcService)
         if user is None:  # the account was deleted
             raise InvalidTokenError()
     except OAuth2Error as error:  # 401 or 403 with WWW-Authenticate (RFC 6750 3)
-        return server.handle_error_response(oauth_request, error)
+        return with_cors(server.handle_error_response(oauth_request, error), request, oidc, None)
     claims = oidc.user_claims(user, access.get_scope())
-    return JSONResponse(claims, headers={"Cache-Control": "no-store"})
+    response = JSONResponse(claims, headers={"Cache-Control": "no-store"})
+    return with_cors(response, request, oidc, oidc.client(access.record.client_id))
 
 
 @router.get(USERINFO_PATH)

@@ -52,6 +52,7 @@ ID_TOKEN_ALGORITHMS = ALGORITHMS
 MAX_NAME_CHARS = 100
 MAX_URI_CHARS = 2000
 MAX_RETURN_TO_CHARS = 4096
+MAX_SECONDS_DIGITS = 10
 
 
 def token_hash(value: str) -> str:
@@ -101,6 +102,18 @@ def redirect_uri_problem(uri: str) -> str | None:
     return next((problem for failed, problem in problems if failed), None)
 
 
+def origin_problem(origin: str) -> str | None:
+    """Why a web origin cannot be allowed for CORS, or None: `scheme://host[:port]` exactly,
+    https, or http on the loopback interface."""
+    problem = redirect_uri_problem(origin)
+    if problem:
+        return problem
+    parts = urlsplit(origin)
+    if parts.path or parts.query or origin.endswith(("?", "/")) or origin != origin.lower():
+        return "must be an origin: scheme://host[:port], lower case, nothing after"
+    return None
+
+
 def safe_return_to(value: str | None) -> str | None:
     """Where the sign-in pages may send the user after both factors: a relative path to the
     authorization endpoint, with its query, and nothing else (no scheme, host, `//`,
@@ -128,6 +141,40 @@ def state_problem(state: str | None, code_challenge_method: str | None) -> str |
     if state or code_challenge_method == PKCE_METHOD:
         return None
     return "The 'state' parameter is required without PKCE (S256)."
+
+
+def parse_max_age(value: str | None) -> int | None:
+    """The request's `max_age` (OpenID Connect Core 3.1.2.1): seconds, 0 or more; ValueError
+    when it is not such a number."""
+    if value is None or value == "":
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > MAX_SECONDS_DIGITS:
+        raise ValueError("'max_age' must be a number of seconds.")
+    return int(value)
+
+
+def must_sign_in_again(
+    *,
+    prompts: set[str],
+    max_age: int | None,
+    auth_time: datetime,
+    sent_to_sign_in_at: str | None,
+    now: datetime,
+) -> bool:
+    """Whether the user must authenticate again (password and face) before this authorization
+    request is answered: `prompt=login`, or a sign-in older than `max_age` (OpenID Connect Core
+    3.1.2.1). When this request already sent the user to sign in (`sent_to_sign_in_at`, Unix
+    seconds), a sign-in since then answers both, and only such a sign-in does. The ID token's
+    auth_time is always the sign-in's own time."""
+    try:
+        sent_at = parse_max_age(sent_to_sign_in_at)
+    except ValueError:
+        sent_at = None
+    if sent_at is not None:
+        return int(auth_time.timestamp()) < sent_at
+    if "login" in prompts:
+        return True
+    return max_age is not None and (now - auth_time).total_seconds() > max_age
 
 
 def scopes_of(scope: str | None) -> tuple[str, ...]:
@@ -232,6 +279,7 @@ class OidcService:
         redirect_uris: list[str],
         public: bool,
         id_token_alg: str = DEFAULT_ALGORITHM,
+        allowed_origins: list[str] | None = None,
     ) -> NewClient:
         errors: dict[str, str] = {}
         clean_name = " ".join(name.split())
@@ -243,6 +291,10 @@ class OidcService:
             problem = redirect_uri_problem(uri)
             if problem:
                 errors["redirect_uri"] = f"{uri!r} {problem}."
+        for origin in allowed_origins or []:
+            problem = origin_problem(origin)
+            if problem:
+                errors["allowed_origin"] = f"{origin!r} {problem}."
         if id_token_alg not in ID_TOKEN_ALGORITHMS:
             errors["id_token_alg"] = f"Sign ID tokens with one of {', '.join(ID_TOKEN_ALGORITHMS)}."
         if errors:
@@ -257,6 +309,7 @@ class OidcService:
             secret_hash=token_hash(secret) if secret else None,
             created_at=utc_now(),
             id_token_signed_response_alg=id_token_alg,
+            allowed_origins=tuple(dict.fromkeys(allowed_origins or [])),
         )
         self._clients.add(client)
         self._audit.record("oidc_client_added", utc_now(), client_id=client.client_id)
@@ -286,6 +339,15 @@ class OidcService:
         if client.public or client.secret_hash is None or len(secret) > MAX_URI_CHARS:
             return False
         return constant_time_equals(token_hash(secret), client.secret_hash)
+
+    def cors_allowed(self, origin: str | None, client: OAuthClient | None) -> bool:
+        """Whether a page of `origin` may read this response: the client's own allowed
+        origins, or (when the request names no client yet, as a preflight) any client's."""
+        if not origin or len(origin) > MAX_URI_CHARS:
+            return False
+        if client is not None:
+            return origin in client.allowed_origins
+        return self._clients.origin_registered(origin)
 
     @staticmethod
     def may_authenticate_with(client: OAuthClient, method: str) -> bool:

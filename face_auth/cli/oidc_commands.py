@@ -31,6 +31,7 @@ def client_summary(client: OAuthClient) -> dict[str, object]:
         "type": "public" if client.public else "confidential",
         "token_endpoint_auth_methods": list(client_auth_methods(client)),
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        "allowed_origins": list(client.allowed_origins),
         "created_at": client.created_at.isoformat(),
     }
 
@@ -53,7 +54,9 @@ def _run(action: Action) -> Callable[[argparse.Namespace, Settings], int]:
 
 
 def _add(oidc: OidcService, args: argparse.Namespace) -> object:
-    created = oidc.add_client(args.name, args.redirect_uris, args.public, args.id_token_alg)
+    created = oidc.add_client(
+        args.name, args.redirect_uris, args.public, args.id_token_alg, args.allowed_origins
+    )
     output = client_summary(created.client)
     if created.secret is not None:
         output["client_secret"] = created.secret
@@ -121,6 +124,15 @@ def add_oidc_commands(commands: argparse._SubParsersAction) -> None:
         choices=ID_TOKEN_ALGORITHMS,
         default=DEFAULT_ALGORITHM,
         help=f"how its ID tokens are signed (default {DEFAULT_ALGORITHM}, what clients expect)",
+    )
+    add.add_argument(
+        "--allowed-origin",
+        dest="allowed_origins",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin (https://app.example.com) whose pages may call the token and "
+        "userinfo endpoints (CORS: a single-page app); repeat for several",
     )
     add.set_defaults(handler=_run(_add))
     clients_commands.add_parser("list").set_defaults(

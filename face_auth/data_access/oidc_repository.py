@@ -28,6 +28,7 @@ def _client(document: dict[str, Any]) -> OAuthClient:
         created_at=document["created_at"],
         # Clients registered before RS256 was supported got ES256 ID tokens.
         id_token_signed_response_alg=str(document.get("id_token_signed_response_alg", "ES256")),
+        allowed_origins=tuple(document.get("allowed_origins", ())),
     )
 
 
@@ -46,6 +47,7 @@ class OAuthClientRepository:
                 "secret_hash": client.secret_hash,
                 "created_at": client.created_at,
                 "id_token_signed_response_alg": client.id_token_signed_response_alg,
+                "allowed_origins": list(client.allowed_origins),
             }
         )
 
@@ -53,6 +55,11 @@ class OAuthClientRepository:
     def get(self, client_id: str) -> OAuthClient | None:
         document = self._clients.find_one({"_id": client_id})
         return _client(document) if document else None
+
+    @translate_unavailable
+    def origin_registered(self, origin: str) -> bool:
+        """Whether some client lists this web origin (a CORS preflight names no client)."""
+        return self._clients.count_documents({"allowed_origins": origin}, limit=1) == 1
 
     @translate_unavailable
     def list(self) -> list[OAuthClient]:

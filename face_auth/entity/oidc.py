@@ -20,6 +20,9 @@ class OAuthClient(BaseModel):
     secret_hash: str | None
     created_at: datetime
     id_token_signed_response_alg: str = "RS256"  # noqa: S105 - an algorithm name
+    # Web origins (scheme://host[:port]) whose pages may call the token and userinfo endpoints
+    # from the browser (CORS): a single-page application's.
+    allowed_origins: tuple[str, ...] = ()
 
 
 class AuthorizationCode(BaseModel):

@@ -23,6 +23,7 @@ from app import create_app
 from face_auth.business_val.oidc import ACR_MULTI_FACTOR, NewClient
 from face_auth.config import Settings
 from face_auth.constant import ACCESS_COOKIE, RETURN_TO_COOKIE
+from face_auth.exception import InvalidInput
 from face_auth.utils import utc_now
 from tests.support import PASSWORD, csrf_headers, registration
 
@@ -90,7 +91,9 @@ def authorize_params(registered: NewClient, verifier: str, **overrides: str | No
 def consent(client: TestClient, params: dict, decision: str = "allow") -> httpx.Response:
     token = client.get("/api/v1/csrf").json()["csrf_token"]
     return client.post(
-        "/oauth2/authorize", params=params, data={"csrf_token": token, "decision": decision}
+        "/oauth2/authorize/decision",
+        params=params,
+        data={"csrf_token": token, "decision": decision},
     )
 
 
@@ -511,7 +514,7 @@ def test_the_consent_form_needs_the_csrf_token(https_client: TestClient) -> None
     registered = add_client(client)
     sign_in(client)
     params = authorize_params(registered, new_verifier())
-    forged = client.post("/oauth2/authorize", params=params, data={"decision": "allow"})
+    forged = client.post("/oauth2/authorize/decision", params=params, data={"decision": "allow"})
     assert forged.status_code == 403
     assert "location" not in forged.headers
 
@@ -751,3 +754,183 @@ def test_logout_ends_only_what_that_session_obtained(https_client: TestClient) -
         assert userinfo(other, second_token).status_code == 200
         end_by_sign_out_everywhere(other)
         assert userinfo(other, second_token).status_code == 401
+
+
+def aged_session(client: TestClient, user_id: str, age: timedelta) -> int:
+    """A full session whose sign-in (password and face) was `age` ago; its auth_time."""
+    issued = client.app.state.tokens.issue(
+        user_id, ["pwd", "face"], timedelta(minutes=30), now=utc_now() - age
+    )
+    client.cookies.delete(ACCESS_COOKIE)
+    client.cookies.set(ACCESS_COOKIE, issued.token)
+    return int(issued.claims.iat.timestamp())
+
+
+def login_next(response: httpx.Response) -> str:
+    """Where the password page will return to, from a redirect to it."""
+    assert response.status_code == 303, response.text
+    location = response.headers["location"]
+    assert location.startswith("/auth/login?next=")
+    return parse_qs(urlsplit(location).query)["next"][0]
+
+
+def test_prompt_login_asks_for_the_password_and_the_face_again(https_client: TestClient) -> None:
+    client = https_client
+    registered = add_client(client)
+    user_id = sign_in(client)
+    old_auth_time = aged_session(client, user_id, timedelta(minutes=5))
+    verifier = new_verifier()
+    get_code(client, registered, verifier)  # consented once
+
+    params = authorize_params(registered, verifier, prompt="login consent")
+    back_to = login_next(client.get("/oauth2/authorize", params=params))
+    returned = parse_qs(urlsplit(back_to).query)
+    assert returned["prompt"] == ["consent"]  # login done by then; the rest stays
+    assert returned["code_challenge"] == [params["code_challenge"]]
+    # The old sign-in does not answer it, nor does the password alone.
+    assert login_next(client.get(back_to)).startswith("/oauth2/authorize?")
+    login = {"email": "user_oidc@example.com", "password": PASSWORD}
+    assert client.post("/api/v1/sessions", json=login, headers=csrf_headers(client)).is_success
+    assert login_next(client.get(back_to)).startswith("/oauth2/authorize?")
+    # Password and face: the consent page, then a code whose ID token tells the new sign-in.
+    full_session(client, user_id)
+    assert client.get(back_to).status_code == 200
+    token = client.get("/api/v1/csrf").json()["csrf_token"]
+    decision = client.post(
+        "/oauth2/authorize/decision" + back_to.removeprefix("/oauth2/authorize"),
+        data={"csrf_token": token, "decision": "allow"},
+    )
+    code = redirect_params(decision)["code"]
+    id_token = exchange(client, registered, code, verifier).json()["id_token"]
+    claims = id_token_claims(client, id_token, registered.client.client_id, "nonce-456")
+    assert claims["auth_time"] > old_auth_time
+    assert abs(claims["auth_time"] - utc_now().timestamp()) < 60
+
+
+def test_max_age_asks_for_a_new_sign_in_when_the_last_is_older(
+    https_client: TestClient,
+) -> None:
+    client = https_client
+    registered = add_client(client)
+    user_id = sign_in(client)
+    verifier = new_verifier()
+    get_code(client, registered, verifier)
+    auth_time = aged_session(client, user_id, timedelta(minutes=5))
+
+    recent_enough = get_code(client, registered, verifier, max_age="600")
+    id_token = exchange(client, registered, recent_enough, verifier).json()["id_token"]
+    claims = id_token_claims(client, id_token, registered.client.client_id, "nonce-456")
+    assert claims["auth_time"] == auth_time
+
+    too_old = authorize_params(registered, verifier, max_age="60")
+    back_to = login_next(client.get("/oauth2/authorize", params=too_old))
+    assert parse_qs(urlsplit(back_to).query)["max_age"] == ["60"]
+    silent = client.get("/oauth2/authorize", params={**too_old, "prompt": "none"})
+    assert redirect_params(silent)["error"] == "login_required"
+    # max_age=0 after a sign-in made for this very request: answered, not sent round again.
+    zero = authorize_params(registered, verifier, max_age="0")
+    back_to = login_next(client.get("/oauth2/authorize", params=zero))
+    full_session(client, user_id)
+    assert "code" in redirect_params(client.get(back_to))
+
+
+@pytest.mark.parametrize(
+    ("extra", "error"),
+    [
+        ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
+        ({"request_uri": "https://rp.example.com/request.jwt"}, "request_uri_not_supported"),
+        ({"max_age": "soon"}, "invalid_request"),
+        ({"max_age": "-1"}, "invalid_request"),
+        ({"prompt": "none login"}, "invalid_request"),
+    ],
+    ids=["request", "request-uri", "max-age-word", "max-age-negative", "prompt-none-login"],
+)
+def test_unsupported_or_malformed_parameters_are_refused_to_the_client(
+    https_client: TestClient, extra: dict[str, str], error: str
+) -> None:
+    client = https_client
+    registered = add_client(client)
+    sign_in(client)
+    params = {**authorize_params(registered, new_verifier()), **extra}
+    returned = redirect_params(client.get("/oauth2/authorize", params=params))
+    assert returned["error"] == error
+    assert returned["state"] == "state-123"
+    assert "code" not in returned
+
+
+def test_the_authorization_request_may_come_by_post(https_client: TestClient) -> None:
+    """OpenID Connect Core 3.1.2.1: a relying party's page posts the form, cross-site (no
+    CSRF token); it is the same request by GET."""
+    client = https_client
+    registered = add_client(client)
+    sign_in(client)
+    verifier = new_verifier()
+    get_code(client, registered, verifier)
+    params = authorize_params(registered, verifier)
+    posted = client.post("/oauth2/authorize", data=params)
+    assert posted.status_code == 303
+    location = posted.headers["location"]
+    assert location.startswith("/oauth2/authorize?")
+    assert parse_qs(urlsplit(location).query) == {key: [value] for key, value in params.items()}
+    code = redirect_params(client.get(location))["code"]
+    assert exchange(client, registered, code, verifier).status_code == 200
+
+
+def test_head_on_the_discovery_document_and_the_keys(https_client: TestClient) -> None:
+    for path in ("/.well-known/openid-configuration", "/oauth2/jwks"):
+        response = https_client.head(path)
+        assert response.status_code == 200, path
+        assert response.headers["content-type"] == "application/json"
+
+
+def test_cors_for_the_pages_of_a_clients_allowed_origins(https_client: TestClient) -> None:
+    """A single-page application (a public client) reads the token and userinfo responses
+    from its registered origin; other origins get no Access-Control-Allow-Origin."""
+    client = https_client
+    spa = "http://127.0.0.1:5173"
+    oidc = client.app.state.oidc
+    registered = oidc.add_client("SPA", [PUBLIC_CALLBACK], True, allowed_origins=[spa])
+    other = oidc.add_client("Other", [CALLBACK], False, allowed_origins=["https://other.example"])
+    for path in ("/.well-known/openid-configuration", "/oauth2/jwks"):
+        public = client.get(path, headers={"Origin": "https://anyone.example"})
+        assert public.headers["access-control-allow-origin"] == "*"
+
+    preflight = {"Origin": spa, "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization"}  # fmt: skip
+    allowed = client.options("/oauth2/userinfo", headers=preflight)
+    assert allowed.status_code == 204
+    assert allowed.headers["access-control-allow-origin"] == spa
+    assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
+    refused = client.options(
+        "/oauth2/token", headers={**preflight, "Origin": "https://evil.example"}
+    )
+    assert "access-control-allow-origin" not in refused.headers
+
+    sign_in(client)
+    verifier = new_verifier()
+    code = get_code(client, registered, verifier, scope="openid")
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": PUBLIC_CALLBACK,
+            "code_verifier": verifier, "client_id": registered.client.client_id}  # fmt: skip
+    tokens = client.post("/oauth2/token", data=data, headers={"Origin": spa})
+    assert tokens.status_code == 200, tokens.text
+    assert tokens.headers["access-control-allow-origin"] == spa
+    assert "Origin" in tokens.headers["vary"]
+    bearer = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+    info = client.get("/oauth2/userinfo", headers={**bearer, "Origin": spa})
+    assert info.headers["access-control-allow-origin"] == spa
+    # Another client's origin may not read this client's responses.
+    foreign = client.get("/oauth2/userinfo", headers={**bearer, "Origin": "https://other.example"})
+    assert foreign.status_code == 200
+    assert "access-control-allow-origin" not in foreign.headers
+    assert other.client.allowed_origins == ("https://other.example",)
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["http://spa.example.com", "https://spa.example.com/", "https://spa.example.com/app",
+     "https://SPA.example.com", "*", "null"],
+)  # fmt: skip
+def test_only_origins_can_be_allowed(https_client: TestClient, origin: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        https_client.app.state.oidc.add_client("SPA", [CALLBACK], True, allowed_origins=[origin])
+    assert "allowed_origin" in refused.value.fields

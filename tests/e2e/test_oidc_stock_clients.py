@@ -9,12 +9,14 @@ follows the redirects, answers the consent page, and reads what each relying par
 provider runs as a real uvicorn server on a loopback port, in this process (it shares the face
 models the test already loaded)."""
 
+import html
+import re
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
@@ -98,8 +100,11 @@ class UserAgent:
         response = self.http.get(url)
         if response.status_code == 200:
             assert "Allow Example RP?" in response.text
+            action = re.search(r'<form method="post" action="([^"]+)"', response.text)
+            assert action is not None
+            target = urljoin(url, html.unescape(action.group(1)))
             token = self.http.get(f"{self.provider}/api/v1/csrf").json()["csrf_token"]
-            response = self.http.post(url, data={"csrf_token": token, "decision": "allow"})
+            response = self.http.post(target, data={"csrf_token": token, "decision": "allow"})
         assert response.status_code == 302, response.text
         return response.headers["location"]
 
