@@ -27,7 +27,16 @@ ANONYMOUS = "anonymous"
 # request carries nothing a browser adds. Exact paths, POST only: nothing else is exempt.
 # /oauth2/authorize by POST is an authorization request (OpenID Connect Core 3.1.2.1) that
 # changes nothing: it is answered with a redirect to the same request by GET.
-CSRF_EXEMPT_POSTS = frozenset({"/oauth2/token", "/oauth2/userinfo", "/oauth2/authorize"})
+# /oauth2/revoke and /oauth2/introspect authenticate the client as /oauth2/token does.
+CSRF_EXEMPT_POSTS = frozenset(
+    {
+        "/oauth2/token",
+        "/oauth2/userinfo",
+        "/oauth2/authorize",
+        "/oauth2/revoke",
+        "/oauth2/introspect",
+    }
+)
 _KEY_LABEL = b"face_auth csrf token key"
 _NONCE = re.compile(r"[A-Za-z0-9_-]{24}")
 

@@ -36,7 +36,9 @@ from authlib.oauth2.rfc6749 import (
 )
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
 from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator, InvalidTokenError
+from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.core import AuthorizationCodeMixin as OidcAuthorizationCodeMixin
 from authlib.oidc.core import OpenIDCode, UserInfo
 from authlib.oidc.core.errors import (
@@ -57,6 +59,7 @@ from face_auth.business_val.oidc import (
     ID_TOKEN_ALGORITHMS,
     PKCE_METHOD,
     SCOPE_DESCRIPTIONS,
+    SECRET_AUTH_METHODS,
     SUPPORTED_SCOPES,
     TOKEN_ENDPOINT_AUTH_METHODS,
     AuthorizedUser,
@@ -77,6 +80,8 @@ router = APIRouter(tags=["openid connect"])
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a path
 USERINFO_PATH = "/oauth2/userinfo"
 JWKS_PATH = "/oauth2/jwks"
+REVOCATION_PATH = "/oauth2/revoke"
+INTROSPECTION_PATH = "/oauth2/introspect"
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 # The consent page's form posts the user's decision here (CSRF-protected); the authorization
 # endpoint itself takes requests by GET and by POST (OpenID Connect Core 3.1.2.1).
@@ -218,6 +223,7 @@ class Code(OidcAuthorizationCodeMixin):
 class Token(TokenMixin):
     def __init__(self, token: AccessToken) -> None:
         self.record = token
+        self.issuer = ""
 
     def check_client(self, client: ClientMixin) -> bool:
         return client.get_client_id() == self.record.client_id
@@ -361,6 +367,48 @@ class AccessTokens(BearerTokenValidator):
         return Token(record) if record else None
 
 
+class Revocation(RevocationEndpoint):
+    """RFC 7009: a client ends one of its access tokens. Client authentication as at the token
+    endpoint; an unknown or dead token is answered 200 all the same (2.2)."""
+
+    CLIENT_AUTH_METHODS = list(TOKEN_ENDPOINT_AUTH_METHODS)  # noqa: RUF012 - Authlib's
+    SUPPORTED_TOKEN_TYPES = ("access_token",)
+    server: "FaceAuthServer"
+
+    def query_token(self, token_string: str, _token_type_hint: str | None) -> Token | None:
+        record = self.server.oidc.access_token(token_string)
+        return Token(record) if record else None
+
+    def revoke_token(self, token: Token, request: OAuth2Request) -> None:
+        self.server.oidc.revoke_access_token(token.record, request.client.get_client_id())
+
+
+class Introspection(IntrospectionEndpoint):
+    """RFC 7662: a confidential client (or its resource server, with its credentials) asks what
+    one of its own access tokens is; anything else is `{"active": false}`."""
+
+    CLIENT_AUTH_METHODS = list(SECRET_AUTH_METHODS)  # noqa: RUF012 - Authlib's
+    SUPPORTED_TOKEN_TYPES = ("access_token",)
+    server: "FaceAuthServer"
+
+    def query_token(self, token_string: str, _token_type_hint: str | None) -> Token | None:
+        record = self.server.oidc.access_token(token_string)
+        return Token(record) if record else None
+
+    def check_permission(self, token: Token, client: Client, request: OAuth2Request) -> bool:
+        return token.check_client(client)
+
+    def authenticate_token(self, request: OAuth2Request, client: Client) -> Token | None:
+        token = super().authenticate_token(request, client)
+        if token is not None:
+            assert isinstance(request, OidcRequest)
+            token.issuer = request.issuer  # this request's, for `iss`
+        return token
+
+    def introspect_token(self, token: Token) -> dict[str, object]:
+        return self.server.oidc.introspection(token.record, token.issuer)
+
+
 class BearerResources(ResourceProtector):
     """Bearer tokens in the Authorization header (RFC 6750 2.1) and, on a form-encoded POST,
     in the `access_token` body parameter (2.2), as pyoidc sends it. Never in the query (2.3:
@@ -402,6 +450,8 @@ class FaceAuthServer(AuthorizationServer):
                 FaceAuthOpenIDCode(oidc, keys),
             ],
         )
+        self.register_endpoint(Revocation)
+        self.register_endpoint(Introspection)
         self.resources = BearerResources()
         self.resources.register_token_validator(AccessTokens(oidc))
 
@@ -510,6 +560,10 @@ def discovery(request: Request) -> JSONResponse:
         "authorization_endpoint": issuer + AUTHORIZE_PATH,
         "token_endpoint": issuer + TOKEN_PATH,
         "userinfo_endpoint": issuer + USERINFO_PATH,
+        "revocation_endpoint": issuer + REVOCATION_PATH,
+        "revocation_endpoint_auth_methods_supported": list(TOKEN_ENDPOINT_AUTH_METHODS),
+        "introspection_endpoint": issuer + INTROSPECTION_PATH,
+        "introspection_endpoint_auth_methods_supported": list(SECRET_AUTH_METHODS),
         "jwks_uri": issuer + JWKS_PATH,
         "scopes_supported": list(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
@@ -701,6 +755,28 @@ async def token(request: Request, server: ServerDep, oidc: OidcDep) -> Response:
     response = server.create_token_response(oauth_request)
     client = getattr(oauth_request, "client", None)
     return with_cors(response, request, oidc, client.client if isinstance(client, Client) else None)
+
+
+@router.post(REVOCATION_PATH)
+async def revoke(request: Request, server: ServerDep) -> Response:
+    """RFC 7009, server to server (exempt from the CSRF check, like the token endpoint)."""
+    try:
+        oauth_request = await form_request(request)
+    except InsecureTransportError as error:
+        return server.handle_error_response(None, error)
+    return server.create_endpoint_response(Revocation.ENDPOINT_NAME, oauth_request)
+
+
+@router.post(INTROSPECTION_PATH)
+async def introspect(request: Request, server: ServerDep) -> Response:
+    """RFC 7662, server to server (exempt from the CSRF check, like the token endpoint)."""
+    try:
+        oauth_request = await form_request(request)
+    except InsecureTransportError as error:
+        return server.handle_error_response(None, error)
+    response = server.create_endpoint_response(Introspection.ENDPOINT_NAME, oauth_request)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def _userinfo(request: Request, server: FaceAuthServer, oidc: OidcService) -> Response:

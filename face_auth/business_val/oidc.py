@@ -486,6 +486,28 @@ class OidcService:
             return None
         return self._tokens.find_live(token_hash(access_token), utc_now())
 
+    def revoke_access_token(self, token: AccessToken, client_id: str) -> None:
+        """RFC 7009: the client that obtained the token ends it (the endpoint has checked that
+        `client_id` is the token's)."""
+        if token.client_id != client_id:
+            return
+        if self._tokens.revoke(token.token_id, utc_now()):
+            self._audit.record("oidc_token_revoked_by_client", utc_now(), token.user_id,
+                               client_id=client_id)  # fmt: skip
+
+    def introspection(self, token: AccessToken, issuer: str) -> dict[str, object]:
+        """RFC 7662 2.2: what a live token is, for the client it was issued to."""
+        return {
+            "active": True,
+            "scope": token.scope,
+            "client_id": token.client_id,
+            "token_type": "Bearer",
+            "exp": int(token.expires_at.timestamp()),
+            "iat": int(token.issued_at.timestamp()),
+            "sub": token.user_id,
+            "iss": issuer,
+        }
+
     # Users
 
     def user(self, user_id: str) -> User | None:

@@ -164,6 +164,13 @@ class AccessTokenRepository:
         return _token(document) if document else None
 
     @translate_unavailable
+    def revoke(self, token_id: str, now: datetime) -> bool:
+        result = self._tokens.update_one(
+            {"_id": token_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
+        )
+        return result.modified_count == 1
+
+    @translate_unavailable
     def revoke_for_code(self, code_id: str, now: datetime) -> int:
         result = self._tokens.update_many(
             {"code_id": code_id, "revoked_at": None}, {"$set": {"revoked_at": now}}

@@ -934,3 +934,65 @@ def test_only_origins_can_be_allowed(https_client: TestClient, origin: str) -> N
     with pytest.raises(InvalidInput) as refused:
         https_client.app.state.oidc.add_client("SPA", [CALLBACK], True, allowed_origins=[origin])
     assert "allowed_origin" in refused.value.fields
+
+
+def test_a_client_revokes_and_introspects_its_own_access_tokens(https_client: TestClient) -> None:
+    """RFC 7009 and RFC 7662, with the client's own credentials (basic or post)."""
+    client = https_client
+    registered, other = add_client(client), add_client(client)
+    user_id = sign_in(client)
+    verifier = new_verifier()
+    code = get_code(client, registered, verifier)
+    access_token = exchange(client, registered, code, verifier).json()["access_token"]
+    own = (registered.client.client_id, registered.secret)
+
+    introspected = client.post("/oauth2/introspect", data={"token": access_token}, auth=own)
+    assert introspected.status_code == 200, introspected.text
+    assert introspected.headers["cache-control"] == "no-store"
+    body = introspected.json()
+    assert body["active"] is True
+    assert (body["sub"], body["client_id"], body["iss"]) == (
+        user_id,
+        registered.client.client_id,
+        ISSUER,
+    )
+    assert body["scope"] == "openid profile email"
+    # Another client learns nothing about it; a forged token is just inactive.
+    foreign = client.post(
+        "/oauth2/introspect",
+        data={"token": access_token},
+        auth=(other.client.client_id, other.secret),
+    )
+    assert foreign.json() == {"active": False}
+    forged = client.post("/oauth2/introspect", data={"token": "forged"}, auth=own)
+    assert forged.json() == {"active": False}
+    unauthenticated = client.post("/oauth2/introspect", data={"token": access_token})
+    assert unauthenticated.status_code in (400, 401)
+    assert unauthenticated.json()["error"] == "invalid_client"
+
+    # Another client may not revoke it; its own client may, with client_secret_post.
+    stolen = client.post(
+        "/oauth2/revoke", data={"token": access_token}, auth=(other.client.client_id, other.secret)
+    )
+    assert stolen.status_code == 400
+    assert userinfo(client, access_token).status_code == 200
+    posted = {
+        "token": access_token,
+        "token_type_hint": "access_token",
+        "client_id": registered.client.client_id,
+        "client_secret": registered.secret,
+    }
+    assert client.post("/oauth2/revoke", data=posted).status_code == 200
+    assert userinfo(client, access_token).status_code == 401
+    assert client.post("/oauth2/introspect", data={"token": access_token}, auth=own).json() == {
+        "active": False
+    }
+    # Revoking again, or a token that never was: 200 (RFC 7009 2.2).
+    assert client.post("/oauth2/revoke", data={"token": access_token}, auth=own).status_code == 200
+    assert client.post("/oauth2/revoke", data={"token": "x" * 64}, auth=own).status_code == 200
+    missing = client.post("/oauth2/revoke", data={}, auth=own)
+    assert missing.status_code == 400
+    assert missing.json()["error"] == "invalid_request"
+    metadata = client.get("/.well-known/openid-configuration").json()
+    assert metadata["revocation_endpoint"] == f"{ISSUER}/oauth2/revoke"
+    assert metadata["introspection_endpoint"] == f"{ISSUER}/oauth2/introspect"
