@@ -26,6 +26,7 @@ from authlib.oauth2.rfc6749 import (
     AccessDeniedError,
     ClientMixin,
     InsecureTransportError,
+    InvalidGrantError,
     InvalidRequestError,
     InvalidScopeError,
     OAuth2Error,
@@ -34,7 +35,7 @@ from authlib.oauth2.rfc6749 import (
     TokenMixin,
     scope_to_list,
 )
-from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
+from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator, InvalidTokenError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -57,6 +58,7 @@ from face_auth.business_val.oidc import (
     ACR_MULTI_FACTOR,
     AUTHORIZE_PATH,
     ID_TOKEN_ALGORITHMS,
+    OFFLINE_ACCESS,
     PKCE_METHOD,
     SCOPE_DESCRIPTIONS,
     SECRET_AUTH_METHODS,
@@ -72,12 +74,13 @@ from face_auth.business_val.oidc import (
 from face_auth.business_val.signing_keys import SigningKeys
 from face_auth.config import Settings
 from face_auth.entity import SessionClaims, User
-from face_auth.entity.oidc import AccessToken, AuthorizationCode, OAuthClient
+from face_auth.entity.oidc import AccessToken, AuthorizationCode, OAuthClient, RefreshToken
 from face_auth.utils import utc_now
 
 router = APIRouter(tags=["openid connect"])
 
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a path
+GRANT_TYPES = ("authorization_code", "refresh_token")
 USERINFO_PATH = "/oauth2/userinfo"
 JWKS_PATH = "/oauth2/jwks"
 REVOCATION_PATH = "/oauth2/revoke"
@@ -191,7 +194,7 @@ class Client(ClientMixin):
         return response_type == "code"
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type == "authorization_code"
+        return grant_type in GRANT_TYPES
 
 
 class Code(OidcAuthorizationCodeMixin):
@@ -241,6 +244,28 @@ class Token(TokenMixin):
         return False
 
 
+class Refresh(TokenMixin):
+    """A refresh token record, live when found (rotated on use by the rules layer)."""
+
+    def __init__(self, token: RefreshToken) -> None:
+        self.record = token
+
+    def check_client(self, client: ClientMixin) -> bool:
+        return client.get_client_id() == self.record.client_id
+
+    def get_scope(self) -> str:
+        return self.record.scope
+
+    def get_expires_in(self) -> int:
+        return int((self.record.expires_at - self.record.issued_at).total_seconds())
+
+    def is_expired(self) -> bool:
+        return False
+
+    def is_revoked(self) -> bool:
+        return False
+
+
 # --- The grant and its extensions ------------------------------------------------------------
 
 
@@ -250,6 +275,13 @@ class CodeGrant(AuthorizationCodeGrant):
 
     TOKEN_ENDPOINT_AUTH_METHODS = list(TOKEN_ENDPOINT_AUTH_METHODS)  # noqa: RUF012 - Authlib's
     server: "FaceAuthServer"
+
+    def generate_token(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """A refresh token only for scope offline_access (OpenID Connect Core 11)."""
+        scope = kwargs.get("scope") or ""
+        if OFFLINE_ACCESS not in scope_to_list(scope):
+            kwargs["include_refresh_token"] = False
+        return super().generate_token(*args, **kwargs)
 
     def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
         data = request.payload.data
@@ -274,6 +306,31 @@ class CodeGrant(AuthorizationCodeGrant):
 
     def authenticate_user(self, authorization_code: Code) -> User | None:
         return self.server.oidc.user(authorization_code.user_id)
+
+
+class RefreshGrant(RefreshTokenGrant):
+    """Authlib's refresh token grant with rotation: each use returns a new refresh token, and the
+    used one is marked in the same atomic update that finds it; reusing it revokes the family
+    (business_val.oidc.rotate_refresh_token)."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = list(TOKEN_ENDPOINT_AUTH_METHODS)  # noqa: RUF012 - Authlib's
+    INCLUDE_NEW_REFRESH_TOKEN = True
+    server: "FaceAuthServer"
+
+    def _validate_request_token(self, client: Client) -> Refresh:
+        value = self.request.form.get("refresh_token")
+        if value is None:
+            raise InvalidRequestError("Missing 'refresh_token' in request.")
+        record = self.server.oidc.rotate_refresh_token(value, client.get_client_id())
+        if record is None:
+            raise InvalidGrantError("Invalid 'refresh_token' in request.")
+        return Refresh(record)
+
+    def authenticate_user(self, refresh_token: Refresh) -> User | None:
+        return self.server.oidc.user(refresh_token.record.user_id)
+
+    def revoke_old_credential(self, refresh_token: Refresh) -> None:
+        """Nothing more: it was marked used when it was found."""
 
 
 class S256Only(CodeChallenge):
@@ -368,19 +425,27 @@ class AccessTokens(BearerTokenValidator):
 
 
 class Revocation(RevocationEndpoint):
-    """RFC 7009: a client ends one of its access tokens. Client authentication as at the token
-    endpoint; an unknown or dead token is answered 200 all the same (2.2)."""
+    """RFC 7009: a client ends one of its access or refresh tokens (a refresh token with its
+    family's access tokens). Client authentication as at the token endpoint; an unknown or dead
+    token is answered 200 all the same (2.2)."""
 
     CLIENT_AUTH_METHODS = list(TOKEN_ENDPOINT_AUTH_METHODS)  # noqa: RUF012 - Authlib's
-    SUPPORTED_TOKEN_TYPES = ("access_token",)
+    SUPPORTED_TOKEN_TYPES = ("access_token", "refresh_token")
     server: "FaceAuthServer"
 
-    def query_token(self, token_string: str, _token_type_hint: str | None) -> Token | None:
-        record = self.server.oidc.access_token(token_string)
-        return Token(record) if record else None
+    def query_token(self, token_string: str, _token_type_hint: str | None) -> TokenMixin | None:
+        access = self.server.oidc.access_token(token_string)
+        if access is not None:
+            return Token(access)
+        refresh = self.server.oidc.live_refresh_token(token_string)
+        return Refresh(refresh) if refresh else None
 
-    def revoke_token(self, token: Token, request: OAuth2Request) -> None:
-        self.server.oidc.revoke_access_token(token.record, request.client.get_client_id())
+    def revoke_token(self, token: TokenMixin, request: OAuth2Request) -> None:
+        client_id = request.client.get_client_id()
+        if isinstance(token, Refresh):
+            self.server.oidc.revoke_refresh_token(token.record, client_id)
+        elif isinstance(token, Token):
+            self.server.oidc.revoke_access_token(token.record, client_id)
 
 
 class Introspection(IntrospectionEndpoint):
@@ -439,6 +504,7 @@ class FaceAuthServer(AuthorizationServer):
             "default",
             BearerTokenGenerator(
                 access_token_generator=lambda **_: generate_token(48),
+                refresh_token_generator=lambda **_: generate_token(48),
                 expires_generator=lambda client, grant_type: lifetime,
             ),
         )
@@ -450,6 +516,7 @@ class FaceAuthServer(AuthorizationServer):
                 FaceAuthOpenIDCode(oidc, keys),
             ],
         )
+        self.register_grant(RefreshGrant)
         self.register_endpoint(Revocation)
         self.register_endpoint(Introspection)
         self.resources = BearerResources()
@@ -461,13 +528,22 @@ class FaceAuthServer(AuthorizationServer):
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         code = request.authorization_code
-        self.oidc.save_access_token(
+        rotated = (
+            request.refresh_token.record if isinstance(request.refresh_token, Refresh) else None
+        )
+        if isinstance(code, Code):
+            session_id = code.record.session_id
+        else:
+            session_id = rotated.session_id if rotated else None
+        self.oidc.save_tokens(
             token["access_token"],
+            token.get("refresh_token"),
             client_id=request.client.get_client_id(),
             user_id=request.user.id,
             scope=token.get("scope", ""),
             code_id=code.record.code_id if isinstance(code, Code) else None,
-            session_id=code.record.session_id if isinstance(code, Code) else None,
+            session_id=session_id,
+            rotated=rotated,
             auth_method=request.auth_method,
         )
 
@@ -568,7 +644,7 @@ def discovery(request: Request) -> JSONResponse:
         "scopes_supported": list(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": list(GRANT_TYPES),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(ID_TOKEN_ALGORITHMS),
         "token_endpoint_auth_methods_supported": list(TOKEN_ENDPOINT_AUTH_METHODS),
@@ -692,7 +768,9 @@ def authorize(
     client: Client = oauth_request.client
     scopes = scopes_of(oauth_request.scope)
     prompts = _prompts(oauth_request)
-    if "consent" not in prompts and oidc.has_consent(end_user.user.id, client.client_id, scopes):
+    if "consent" not in prompts and not oidc.consent_page_needed(
+        end_user.user.id, client.client_id, scopes
+    ):
         return server.create_authorization_response(oauth_request, end_user, grant)
     if "none" in prompts:
         error = ConsentRequiredError(redirect_uri=grant.redirect_uri)

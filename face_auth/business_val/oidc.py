@@ -21,9 +21,16 @@ from face_auth.data_access.oidc_repository import (
     AuthorizationCodeRepository,
     ConsentRepository,
     OAuthClientRepository,
+    RefreshTokenRepository,
 )
 from face_auth.entity import User
-from face_auth.entity.oidc import AccessToken, AuthorizationCode, ConsentGrant, OAuthClient
+from face_auth.entity.oidc import (
+    AccessToken,
+    AuthorizationCode,
+    ConsentGrant,
+    OAuthClient,
+    RefreshToken,
+)
 from face_auth.exception import InvalidInput, NotFound
 from face_auth.logger import get_logger, log_event
 from face_auth.utils import constant_time_equals, utc_now
@@ -31,12 +38,15 @@ from face_auth.utils import constant_time_equals, utc_now
 logger = get_logger(__name__)
 
 AUTHORIZE_PATH = "/oauth2/authorize"
-SUPPORTED_SCOPES = ("openid", "profile", "email")
+OFFLINE_ACCESS = "offline_access"
+SUPPORTED_SCOPES = ("openid", "profile", "email", OFFLINE_ACCESS)
 # What the consent page says each scope gives the application.
 SCOPE_DESCRIPTIONS = {
     "openid": "that you signed in with your password and your face, and a stable account id",
     "profile": "your name and username",
     "email": "your email address",
+    OFFLINE_ACCESS: "access to these while you are signed out (until you revoke it here, sign "
+    "out of the device you signed in on, or change your password)",
 }
 # The acr of every sign-in here: two factors (password, face). The PAPE multi-factor policy
 # URI is the value relying parties commonly check for.
@@ -188,6 +198,7 @@ class OidcPolicy:
     code_lifetime: timedelta
     access_token_lifetime: timedelta
     id_token_lifetime: timedelta
+    refresh_token_lifetime: timedelta
 
 
 @dataclass(frozen=True)
@@ -217,10 +228,12 @@ class OidcRevocation:
         self,
         codes: AuthorizationCodeRepository,
         tokens: AccessTokenRepository,
+        refresh_tokens: RefreshTokenRepository,
         audit: AuditRepository,
     ) -> None:
         self._codes = codes
         self._tokens = tokens
+        self._refresh_tokens = refresh_tokens
         self._audit = audit
 
     def end_session(self, user_id: str, session_id: str) -> int:
@@ -235,6 +248,7 @@ class OidcRevocation:
         now = utc_now()
         codes = self._codes.delete_unused(user_id=user_id, session_id=session_id)
         tokens = self._tokens.revoke_for_user(user_id, now, session_id)
+        tokens += self._refresh_tokens.revoke_for_user(user_id, now, session_id)
         if codes or tokens:
             self._audit.record("oidc_tokens_revoked", now, user_id,
                                codes_ended=codes, tokens_revoked=tokens)  # fmt: skip
@@ -247,6 +261,7 @@ def oidc_revocation(database: Database) -> OidcRevocation:
     return OidcRevocation(
         AuthorizationCodeRepository(database),
         AccessTokenRepository(database),
+        RefreshTokenRepository(database),
         AuditRepository(database),
     )
 
@@ -258,6 +273,7 @@ class OidcService:
         clients: OAuthClientRepository,
         codes: AuthorizationCodeRepository,
         tokens: AccessTokenRepository,
+        refresh_tokens: RefreshTokenRepository,
         consents: ConsentRepository,
         users: UserRepository,
         audit: AuditRepository,
@@ -266,6 +282,7 @@ class OidcService:
         self._clients = clients
         self._codes = codes
         self._tokens = tokens
+        self._refresh_tokens = refresh_tokens
         self._consents = consents
         self._users = users
         self._audit = audit
@@ -325,6 +342,7 @@ class OidcService:
             raise NotFound(f"No client with id {client_id}.")
         self._codes.delete_for_client(client_id)
         self._tokens.delete_for_client(client_id)
+        self._refresh_tokens.delete_for_client(client_id)
         self._consents.delete_for_client(client_id)
         self._audit.record("oidc_client_removed", utc_now(), client_id=client_id)
         log_event(logger, "oidc_client_removed", client_id=client_id)
@@ -355,6 +373,11 @@ class OidcService:
 
     # Consent
 
+    def consent_page_needed(self, user_id: str, client_id: str, scopes: tuple[str, ...]) -> bool:
+        """Whether to ask the user: scopes not yet granted to this client, and offline access
+        always (OpenID Connect Core 11: consent to a refresh token is always obtained)."""
+        return OFFLINE_ACCESS in scopes or not self.has_consent(user_id, client_id, scopes)
+
     def has_consent(self, user_id: str, client_id: str, scopes: tuple[str, ...]) -> bool:
         grant = self._consents.get(user_id, client_id)
         return grant is not None and set(scopes) <= set(grant.scopes)
@@ -382,6 +405,7 @@ class OidcService:
         """Withdraw the consent and end the application's access tokens for this user."""
         removed = self._consents.remove(user_id, client_id)
         ended = self._tokens.revoke_for_user_and_client(user_id, client_id, utc_now())
+        ended += self._refresh_tokens.revoke_for_user(user_id, utc_now(), client_id=client_id)
         if removed:
             self._audit.record("oidc_consent_revoked", utc_now(), user_id,
                                client_id=client_id, tokens_revoked=ended)  # fmt: skip
@@ -454,18 +478,39 @@ class OidcService:
 
     # Access tokens
 
-    def save_access_token(
+    def save_tokens(
         self,
         access_token: str,
+        refresh_token: str | None,
         *,
         client_id: str,
         user_id: str,
         scope: str,
         code_id: str | None,
         session_id: str | None,
+        rotated: RefreshToken | None,
         auth_method: str,
     ) -> None:
+        """Store what the token endpoint issued. A refresh token starts a family at the code
+        exchange, or continues the family of the one it rotated (same session and end)."""
         now = utc_now()
+        family_id = rotated.family_id if rotated else None
+        if refresh_token is not None:
+            family_id = family_id or secrets.token_hex(16)
+            self._refresh_tokens.add(
+                RefreshToken(
+                    token_id=token_hash(refresh_token),
+                    family_id=family_id,
+                    client_id=client_id,
+                    user_id=user_id,
+                    scope=scope,
+                    session_id=session_id,
+                    issued_at=now,
+                    expires_at=rotated.expires_at
+                    if rotated
+                    else now + self.policy.refresh_token_lifetime,
+                )
+            )
         self._tokens.add(
             AccessToken(
                 token_id=token_hash(access_token),
@@ -476,6 +521,7 @@ class OidcService:
                 issued_at=now,
                 expires_at=now + self.policy.access_token_lifetime,
                 session_id=session_id,
+                family_id=family_id,
             )
         )
         self._audit.record("oidc_token_issued", now, user_id,
@@ -485,6 +531,44 @@ class OidcService:
         if not access_token or len(access_token) > MAX_URI_CHARS:
             return None
         return self._tokens.find_live(token_hash(access_token), utc_now())
+
+    def rotate_refresh_token(self, refresh_token: str, client_id: str) -> RefreshToken | None:
+        """The refresh token, marked used, when it is this client's and live; else None. A
+        used one presented again, or one presented by another client, has leaked: its whole
+        family (refresh and access tokens) is revoked (RFC 9700 4.14.2)."""
+        if not refresh_token or len(refresh_token) > MAX_URI_CHARS:
+            return None
+        token_id = token_hash(refresh_token)
+        now = utc_now()
+        rotated = self._refresh_tokens.rotate(token_id, now)
+        if rotated is not None and rotated.client_id == client_id:
+            return rotated
+        known = rotated or self._refresh_tokens.find(token_id)
+        if known is not None and (rotated is not None or known.used_at is not None):
+            self._revoke_family(known.family_id, now)
+            self._audit.record("oidc_refresh_token_reused", now, known.user_id,
+                               client_id=known.client_id, presented_by=client_id)  # fmt: skip
+            log_event(logger, "oidc_refresh_token_reused", user_id=known.user_id,
+                      client_id=known.client_id, presented_by=client_id)  # fmt: skip
+        return None
+
+    def live_refresh_token(self, refresh_token: str) -> RefreshToken | None:
+        if not refresh_token or len(refresh_token) > MAX_URI_CHARS:
+            return None
+        token = self._refresh_tokens.find(token_hash(refresh_token))
+        live = token is not None and token.revoked_at is None and token.used_at is None
+        return token if live and token.expires_at > utc_now() else None
+
+    def revoke_refresh_token(self, token: RefreshToken, client_id: str) -> None:
+        """RFC 7009 2.1: revoking a refresh token ends its family's access tokens too."""
+        if token.client_id == client_id:
+            self._revoke_family(token.family_id, utc_now())
+            self._audit.record("oidc_token_revoked_by_client", utc_now(), token.user_id,
+                               client_id=client_id, refresh_family=True)  # fmt: skip
+
+    def _revoke_family(self, family_id: str, now: datetime) -> None:
+        self._refresh_tokens.revoke_family(family_id, now)
+        self._tokens.revoke_family(family_id, now)
 
     def revoke_access_token(self, token: AccessToken, client_id: str) -> None:
         """RFC 7009: the client that obtained the token ends it (the endpoint has checked that
@@ -533,6 +617,7 @@ def oidc_policy(settings: Settings) -> OidcPolicy:
         code_lifetime=timedelta(seconds=settings.oidc_code_seconds),
         access_token_lifetime=timedelta(minutes=settings.oidc_access_token_minutes),
         id_token_lifetime=timedelta(minutes=settings.oidc_id_token_minutes),
+        refresh_token_lifetime=timedelta(days=settings.oidc_refresh_token_days),
     )
 
 
@@ -541,6 +626,7 @@ def oidc_service(database: Database, policy: OidcPolicy) -> OidcService:
         clients=OAuthClientRepository(database),
         codes=AuthorizationCodeRepository(database),
         tokens=AccessTokenRepository(database),
+        refresh_tokens=RefreshTokenRepository(database),
         consents=ConsentRepository(database),
         users=UserRepository(database),
         audit=AuditRepository(database),

@@ -11,11 +11,18 @@ from face_auth.constant import (
     OAUTH_CLIENTS_COLLECTION,
     OAUTH_CODES_COLLECTION,
     OAUTH_GRANTS_COLLECTION,
+    OAUTH_REFRESH_TOKENS_COLLECTION,
     OAUTH_TOKENS_COLLECTION,
 )
 from face_auth.data_access.database import Database
 from face_auth.data_access.errors import translate_unavailable
-from face_auth.entity.oidc import AccessToken, AuthorizationCode, ConsentGrant, OAuthClient
+from face_auth.entity.oidc import (
+    AccessToken,
+    AuthorizationCode,
+    ConsentGrant,
+    OAuthClient,
+    RefreshToken,
+)
 
 
 def _client(document: dict[str, Any]) -> OAuthClient:
@@ -144,6 +151,7 @@ def _token(document: dict[str, Any]) -> AccessToken:
         expires_at=document["expires_at"],
         revoked_at=document.get("revoked_at"),
         session_id=document.get("session_id"),
+        family_id=document.get("family_id"),
     )
 
 
@@ -171,6 +179,13 @@ class AccessTokenRepository:
         return result.modified_count == 1
 
     @translate_unavailable
+    def revoke_family(self, family_id: str, now: datetime) -> int:
+        result = self._tokens.update_many(
+            {"family_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
+        )
+        return result.modified_count
+
+    @translate_unavailable
     def revoke_for_code(self, code_id: str, now: datetime) -> int:
         result = self._tokens.update_many(
             {"code_id": code_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
@@ -191,6 +206,64 @@ class AccessTokenRepository:
         query: dict[str, Any] = {"user_id": user_id, "revoked_at": None}
         if session_id is not None:
             query["session_id"] = session_id
+        return self._tokens.update_many(query, {"$set": {"revoked_at": now}}).modified_count
+
+    @translate_unavailable
+    def delete_for_client(self, client_id: str) -> None:
+        self._tokens.delete_many({"client_id": client_id})
+
+
+def _refresh(document: dict[str, Any]) -> RefreshToken:
+    fields = {key: document.get(key) for key in RefreshToken.model_fields if key != "token_id"}
+    return RefreshToken(token_id=str(document["_id"]), **fields)
+
+
+class RefreshTokenRepository:
+    """Refresh tokens by hash. `rotate` marks one used in the atomic update that finds it live;
+    the record stays until the family's `expires_at` (the TTL field) so that a replay is
+    recognised."""
+
+    def __init__(self, database: Database) -> None:
+        self._tokens = database.durable(OAUTH_REFRESH_TOKENS_COLLECTION)
+
+    @translate_unavailable
+    def add(self, token: RefreshToken) -> None:
+        self._tokens.insert_one({"_id": token.token_id, **token.model_dump(exclude={"token_id"})})
+
+    @translate_unavailable
+    def rotate(self, token_id: str, now: datetime) -> RefreshToken | None:
+        """Mark the token used if it is live; the token if this call did, else None."""
+        document = self._tokens.find_one_and_update(
+            {"_id": token_id, "used_at": None, "revoked_at": None, "expires_at": {"$gt": now}},
+            {"$set": {"used_at": now}},
+        )
+        return _refresh(document) if document else None
+
+    @translate_unavailable
+    def find(self, token_id: str) -> RefreshToken | None:
+        document = self._tokens.find_one({"_id": token_id})
+        return _refresh(document) if document else None
+
+    @translate_unavailable
+    def revoke_family(self, family_id: str, now: datetime) -> int:
+        result = self._tokens.update_many(
+            {"family_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
+        )
+        return result.modified_count
+
+    @translate_unavailable
+    def revoke_for_user(
+        self,
+        user_id: str,
+        now: datetime,
+        session_id: str | None = None,
+        client_id: str | None = None,
+    ) -> int:
+        query: dict[str, Any] = {"user_id": user_id, "revoked_at": None}
+        if session_id is not None:
+            query["session_id"] = session_id
+        if client_id is not None:
+            query["client_id"] = client_id
         return self._tokens.update_many(query, {"$set": {"revoked_at": now}}).modified_count
 
     @translate_unavailable

@@ -62,6 +62,28 @@ class AccessToken(BaseModel):
     expires_at: datetime
     revoked_at: datetime | None = None
     session_id: str | None = None
+    # The refresh token family it was obtained with (its first refresh token's code or
+    # rotation): reusing a rotated refresh token revokes the whole family.
+    family_id: str | None = None
+
+
+class RefreshToken(BaseModel):
+    """A refresh token as stored (its id is the token's hash). Each use rotates it: the next
+    one has the same family, scope and `expires_at`; a used one presented again means it
+    leaked, and its family is revoked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token_id: str
+    family_id: str
+    client_id: str
+    user_id: str
+    scope: str
+    session_id: str | None
+    issued_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
 
 
 class ConsentGrant(BaseModel):

@@ -996,3 +996,88 @@ def test_a_client_revokes_and_introspects_its_own_access_tokens(https_client: Te
     metadata = client.get("/.well-known/openid-configuration").json()
     assert metadata["revocation_endpoint"] == f"{ISSUER}/oauth2/revoke"
     assert metadata["introspection_endpoint"] == f"{ISSUER}/oauth2/introspect"
+
+
+def offline_tokens(client: TestClient, registered: NewClient) -> dict:
+    """Sign in for scope offline_access: the consent page every time (OpenID Connect Core 11)."""
+    verifier = new_verifier()
+    params = authorize_params(registered, verifier, scope="openid email offline_access")
+    page = client.get("/oauth2/authorize", params=params)
+    assert page.status_code == 200
+    assert "while you are signed out" in page.text
+    code = redirect_params(consent(client, params))["code"]
+    response = exchange(client, registered, code, verifier)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def refresh(client: TestClient, registered: NewClient, refresh_token: str) -> httpx.Response:
+    data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    return client.post(
+        "/oauth2/token", data=data, auth=(registered.client.client_id, registered.secret)
+    )
+
+
+def test_refresh_tokens_rotate_and_a_reused_one_revokes_its_family(
+    https_client: TestClient,
+) -> None:
+    client = https_client
+    registered = add_client(client)
+    user_id = sign_in(client)
+    first = offline_tokens(client, registered)
+    assert first["refresh_token"] and first["scope"] == "openid email offline_access"
+    # Consent was given, yet offline access asks again; prompt=none cannot.
+    params = authorize_params(registered, new_verifier(), scope="openid offline_access")
+    assert client.get("/oauth2/authorize", params=params).status_code == 200
+    silent = client.get("/oauth2/authorize", params={**params, "prompt": "none"})
+    assert redirect_params(silent)["error"] == "consent_required"
+
+    second = refresh(client, registered, first["refresh_token"])
+    assert second.status_code == 200, second.text
+    rotated = second.json()
+    assert rotated["refresh_token"] != first["refresh_token"]
+    assert userinfo(client, rotated["access_token"]).json()["sub"] == user_id
+    # Narrower scope on refresh is allowed, wider is not.
+    wider = {"grant_type": "refresh_token", "refresh_token": rotated["refresh_token"],
+             "scope": "openid profile"}  # fmt: skip
+    auth = (registered.client.client_id, registered.secret)
+    assert client.post("/oauth2/token", data=wider, auth=auth).json()["error"] == "invalid_scope"
+
+    # The first refresh token again: it leaked. Refused, and its whole family ends.
+    reused = refresh(client, registered, first["refresh_token"])
+    assert reused.status_code == 400
+    assert reused.json()["error"] == "invalid_grant"
+    assert userinfo(client, rotated["access_token"]).status_code == 401
+    assert userinfo(client, first["access_token"]).status_code == 401
+    assert refresh(client, registered, rotated["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_refresh_tokens_end_with_the_session_and_by_rfc_7009(https_client: TestClient) -> None:
+    client = https_client
+    registered, other = add_client(client), add_client(client)
+    sign_in(client)
+    tokens = offline_tokens(client, registered)
+    # Another client cannot use it, and presenting it burns the family.
+    stolen = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    assert (
+        client.post(
+            "/oauth2/token", data=stolen, auth=(other.client.client_id, other.secret)
+        ).json()["error"]
+        == "invalid_grant"
+    )
+    assert userinfo(client, tokens["access_token"]).status_code == 401
+
+    tokens = offline_tokens(client, registered)
+    own = (registered.client.client_id, registered.secret)
+    revoked = client.post(
+        "/oauth2/revoke",
+        data={"token": tokens["refresh_token"], "token_type_hint": "refresh_token"},
+        auth=own,
+    )
+    assert revoked.status_code == 200
+    assert userinfo(client, tokens["access_token"]).status_code == 401
+    assert refresh(client, registered, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+
+    tokens = offline_tokens(client, registered)
+    end_by_sign_out_everywhere(client)
+    assert refresh(client, registered, tokens["refresh_token"]).json()["error"] == "invalid_grant"
