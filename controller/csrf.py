@@ -28,6 +28,8 @@ ANONYMOUS = "anonymous"
 # /oauth2/authorize by POST is an authorization request (OpenID Connect Core 3.1.2.1) that
 # changes nothing: it is answered with a redirect to the same request by GET.
 # /oauth2/revoke and /oauth2/introspect authenticate the client as /oauth2/token does.
+# /oauth2/logout by POST (RP-initiated logout) ends the session only for the ID token hint of
+# the signed-in user; without one it asks the user, on a CSRF-protected form.
 CSRF_EXEMPT_POSTS = frozenset(
     {
         "/oauth2/token",
@@ -35,6 +37,7 @@ CSRF_EXEMPT_POSTS = frozenset(
         "/oauth2/authorize",
         "/oauth2/revoke",
         "/oauth2/introspect",
+        "/oauth2/logout",
     }
 )
 _KEY_LABEL = b"face_auth csrf token key"

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from authlib.common.security import generate_token
+from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2.rfc6749 import (
     AccessDeniedError,
@@ -51,6 +52,7 @@ from authlib.oidc.core.errors import (
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from controller.cookies import CookiesDep, CookieTransport
 from controller.deps import AccountsDep, ClaimsDep, OptionalClaimsDep
 from controller.rendering import render
 from controller.security_headers import CONTENT_SECURITY_POLICY
@@ -65,6 +67,7 @@ from face_auth.business_val.oidc import (
     SUPPORTED_SCOPES,
     TOKEN_ENDPOINT_AUTH_METHODS,
     AuthorizedUser,
+    LogoutRequest,
     OidcService,
     must_sign_in_again,
     parse_max_age,
@@ -75,6 +78,7 @@ from face_auth.business_val.signing_keys import SigningKeys
 from face_auth.config import Settings
 from face_auth.entity import SessionClaims, User
 from face_auth.entity.oidc import AccessToken, AuthorizationCode, OAuthClient, RefreshToken
+from face_auth.exception import InvalidInput
 from face_auth.utils import utc_now
 
 router = APIRouter(tags=["openid connect"])
@@ -83,6 +87,8 @@ TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a path
 GRANT_TYPES = ("authorization_code", "refresh_token")
 USERINFO_PATH = "/oauth2/userinfo"
 JWKS_PATH = "/oauth2/jwks"
+LOGOUT_PATH = "/oauth2/logout"
+LOGOUT_CONFIRM_PATH = LOGOUT_PATH + "/confirm"
 REVOCATION_PATH = "/oauth2/revoke"
 INTROSPECTION_PATH = "/oauth2/introspect"
 DISCOVERY_PATH = "/.well-known/openid-configuration"
@@ -636,6 +642,7 @@ def discovery(request: Request) -> JSONResponse:
         "authorization_endpoint": issuer + AUTHORIZE_PATH,
         "token_endpoint": issuer + TOKEN_PATH,
         "userinfo_endpoint": issuer + USERINFO_PATH,
+        "end_session_endpoint": issuer + LOGOUT_PATH,
         "revocation_endpoint": issuer + REVOCATION_PATH,
         "revocation_endpoint_auth_methods_supported": list(TOKEN_ENDPOINT_AUTH_METHODS),
         "introspection_endpoint": issuer + INTROSPECTION_PATH,
@@ -890,6 +897,110 @@ async def userinfo_post(request: Request, server: ServerDep, oidc: OidcDep) -> R
     """The same by POST (OpenID Connect Core 5.3.1), the token in the Authorization header or
     the form body (RFC 6750 2.2); exempt from the CSRF check."""
     return await _userinfo(request, server, oidc)
+
+
+# --- RP-initiated logout ------------------------------------------------------------------------
+
+
+def _logout_request(
+    request: Request, server: FaceAuthServer, oidc: OidcService, params: dict[str, str]
+) -> LogoutRequest | Response:
+    """The logout request, or the error page (never a redirect to an unregistered URI)."""
+    hint = params.get("id_token_hint")
+    claims = None
+    if hint:
+        claims = server.keys.read_own_token(hint, issuer_of(request, request.app.state.settings))
+        if claims is None:
+            return _logout_error(request, "The ID token hint is not one face_auth issued.")
+    try:
+        return oidc.logout_request(
+            claims, params.get("client_id"), params.get("post_logout_redirect_uri")
+        )
+    except InvalidInput as error:
+        return _logout_error(request, " ".join(error.fields.values()))
+
+
+def _logout_error(request: Request, message: str) -> Response:
+    context = {"title": "Invalid sign-out request", "message": message, "status_code": 400}
+    return render(request, "error.html", context, status_code=400)
+
+
+def _logged_out(
+    request: Request,
+    logout: LogoutRequest,
+    state: str | None,
+    cookies: CookieTransport,
+    ended: bool,
+) -> Response:
+    """Back to the client's registered URI with its state, or our "signed out" page."""
+    response: Response
+    if logout.redirect_uri:
+        params = [("state", state)] if state else []
+        response = RedirectResponse(add_params_to_uri(logout.redirect_uri, params), 303)
+    else:
+        name = logout.client.name if logout.client else None
+        response = render(request, "logout.html", {"client_name": name, "form_action": None})
+    if ended:
+        cookies.clear_access(response, request)
+    return response
+
+
+async def _logout_params(request: Request) -> dict[str, str]:
+    if request.method == "POST":
+        form = await request.form(max_files=0, max_fields=20)
+        return {key: value for key, value in form.items() if isinstance(value, str)}
+    return dict(request.query_params)
+
+
+@router.api_route(LOGOUT_PATH, methods=["GET", "POST"])
+async def end_session(
+    request: Request,
+    server: ServerDep,
+    oidc: OidcDep,
+    accounts: AccountsDep,
+    cookies: CookiesDep,
+    claims: OptionalClaimsDep,
+) -> Response:
+    """OpenID Connect RP-Initiated Logout 1.0, by GET or POST (a relying party's page posts it,
+    cross-site: exempt from the CSRF check). With an ID token hint of the signed-in user, the
+    face_auth session ends at once (and with it the tokens it obtained for applications);
+    otherwise the user is asked first. Then back to the registered post_logout_redirect_uri."""
+    params = await _logout_params(request)
+    logout = _logout_request(request, server, oidc, params)
+    if isinstance(logout, Response):
+        return logout
+    state = params.get("state")
+    if claims is None:
+        return _logged_out(request, logout, state, cookies, ended=False)
+    if logout.subject == claims.sub:
+        accounts.logout(claims)
+        return _logged_out(request, logout, state, cookies, ended=True)
+    context = {
+        "client_name": logout.client.name if logout.client else None,
+        "form_action": f"{LOGOUT_CONFIRM_PATH}?{urlencode(list(params.items()))}",
+    }
+    return render(request, "logout.html", context)
+
+
+@router.post(LOGOUT_CONFIRM_PATH)
+def end_session_confirmed(
+    request: Request,
+    server: ServerDep,
+    oidc: OidcDep,
+    accounts: AccountsDep,
+    cookies: CookiesDep,
+    claims: OptionalClaimsDep,
+    decision: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """The user's answer on the sign-out page (CSRF-protected); the request is validated again."""
+    params = dict(request.query_params)
+    logout = _logout_request(request, server, oidc, params)
+    if isinstance(logout, Response):
+        return logout
+    ended = claims is not None and decision == "logout"
+    if claims is not None and ended:
+        accounts.logout(claims)
+    return _logged_out(request, logout, params.get("state"), cookies, ended=ended)
 
 
 # --- The account page's list of applications ---------------------------------------------------

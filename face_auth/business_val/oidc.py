@@ -208,6 +208,16 @@ class NewClient:
 
 
 @dataclass(frozen=True)
+class LogoutRequest:
+    """A valid RP-initiated logout: which client asked, where to send the user back (None:
+    stay on face_auth), and whose ID token it presented (None: the user must confirm)."""
+
+    client: OAuthClient | None
+    redirect_uri: str | None
+    subject: str | None
+
+
+@dataclass(frozen=True)
 class AuthorizedUser:
     """The signed-in user the authorization endpoint acts for, with when and how they
     authenticated (the full session's issue time and factors)."""
@@ -297,6 +307,7 @@ class OidcService:
         public: bool,
         id_token_alg: str = DEFAULT_ALGORITHM,
         allowed_origins: list[str] | None = None,
+        post_logout_redirect_uris: list[str] | None = None,
     ) -> NewClient:
         errors: dict[str, str] = {}
         clean_name = " ".join(name.split())
@@ -308,6 +319,10 @@ class OidcService:
             problem = redirect_uri_problem(uri)
             if problem:
                 errors["redirect_uri"] = f"{uri!r} {problem}."
+        for uri in post_logout_redirect_uris or []:
+            problem = redirect_uri_problem(uri)
+            if problem:
+                errors["post_logout_redirect_uri"] = f"{uri!r} {problem}."
         for origin in allowed_origins or []:
             problem = origin_problem(origin)
             if problem:
@@ -327,6 +342,7 @@ class OidcService:
             created_at=utc_now(),
             id_token_signed_response_alg=id_token_alg,
             allowed_origins=tuple(dict.fromkeys(allowed_origins or [])),
+            post_logout_redirect_uris=tuple(dict.fromkeys(post_logout_redirect_uris or [])),
         )
         self._clients.add(client)
         self._audit.record("oidc_client_added", utc_now(), client_id=client.client_id)
@@ -357,6 +373,36 @@ class OidcService:
         if client.public or client.secret_hash is None or len(secret) > MAX_URI_CHARS:
             return False
         return constant_time_equals(token_hash(secret), client.secret_hash)
+
+    def logout_request(
+        self, hint_claims: dict[str, object] | None, client_id: str | None, redirect_uri: str | None
+    ) -> "LogoutRequest":
+        """RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0, 2 and 3): the client is
+        the ID token hint's audience or `client_id` (the same one when both are sent); a
+        `post_logout_redirect_uri` only if registered for it, exactly. InvalidInput otherwise:
+        the user is then never redirected."""
+        audience = hint_claims.get("aud") if hint_claims else None
+        if isinstance(audience, list):
+            audience = audience[0] if len(audience) == 1 else None
+        if hint_claims is not None and not isinstance(audience, str):
+            raise InvalidInput({"id_token_hint": "The ID token names no single audience."})
+        if audience and client_id and audience != client_id:
+            raise InvalidInput({"client_id": "The client is not the ID token's audience."})
+        client = self.client(audience or client_id) if (audience or client_id) else None
+        if (audience or client_id) and client is None:
+            raise InvalidInput({"client_id": "No such client."})
+        if redirect_uri and (
+            client is None or redirect_uri not in client.post_logout_redirect_uris
+        ):
+            raise InvalidInput(
+                {"post_logout_redirect_uri": "Not a registered post-logout redirect URI."}
+            )
+        subject = hint_claims.get("sub") if hint_claims else None
+        return LogoutRequest(
+            client=client,
+            redirect_uri=redirect_uri or None,
+            subject=subject if isinstance(subject, str) else None,
+        )
 
     def cors_allowed(self, origin: str | None, client: OAuthClient | None) -> bool:
         """Whether a page of `origin` may read this response: the client's own allowed

@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey, import_key
 
 from face_auth.utils import utc_now
@@ -30,6 +32,7 @@ ES256 = "ES256"
 ALGORITHMS = (RS256, ES256)
 DEFAULT_ALGORITHM = RS256
 RSA_KEY_BITS = 2048
+MAX_TOKEN_CHARS = 8192
 # Relying parties allow this much clock skew (Authlib's client: 2 minutes) past `exp`.
 CLOCK_LEEWAY = timedelta(minutes=5)
 
@@ -169,6 +172,20 @@ class SigningKeys:
 
     def _is_published(self, key: SigningKey, moment: datetime) -> bool:
         return key.retired_at is None or key.retired_at + self._published_after_retirement > moment
+
+    def read_own_token(self, token: str, issuer: str) -> dict[str, Any] | None:
+        """The claims of a JWT this ring signed (a published key, RS256 or ES256) for
+        `issuer`, expired or not (an ID token hint may be); None for anything else."""
+        if not token or len(token) > MAX_TOKEN_CHARS:
+            return None
+        try:
+            decoded = jwt.decode(
+                token, KeySet.import_key_set(self.jwks()), algorithms=list(ALGORITHMS)
+            )
+        except (JoseError, ValueError, TypeError):
+            return None
+        claims = dict(decoded.claims)
+        return claims if claims.get("iss") == issuer else None
 
     def jwks(self, now: datetime | None = None) -> dict[str, Any]:
         return {"keys": [key.key.as_dict(private=False) for key in self.published(now)]}

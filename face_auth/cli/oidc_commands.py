@@ -32,6 +32,7 @@ def client_summary(client: OAuthClient) -> dict[str, object]:
         "token_endpoint_auth_methods": list(client_auth_methods(client)),
         "id_token_signed_response_alg": client.id_token_signed_response_alg,
         "allowed_origins": list(client.allowed_origins),
+        "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
         "created_at": client.created_at.isoformat(),
     }
 
@@ -55,7 +56,12 @@ def _run(action: Action) -> Callable[[argparse.Namespace, Settings], int]:
 
 def _add(oidc: OidcService, args: argparse.Namespace) -> object:
     created = oidc.add_client(
-        args.name, args.redirect_uris, args.public, args.id_token_alg, args.allowed_origins
+        args.name,
+        args.redirect_uris,
+        args.public,
+        args.id_token_alg,
+        args.allowed_origins,
+        args.post_logout_redirect_uris,
     )
     output = client_summary(created.client)
     if created.secret is not None:
@@ -124,6 +130,14 @@ def add_oidc_commands(commands: argparse._SubParsersAction) -> None:
         choices=ID_TOKEN_ALGORITHMS,
         default=DEFAULT_ALGORITHM,
         help=f"how its ID tokens are signed (default {DEFAULT_ALGORITHM}, what clients expect)",
+    )
+    add.add_argument(
+        "--post-logout-redirect-uri",
+        dest="post_logout_redirect_uris",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="where the client's logout requests may send the user back to (exact; repeat)",
     )
     add.add_argument(
         "--allowed-origin",

@@ -36,6 +36,7 @@ def _client(document: dict[str, Any]) -> OAuthClient:
         # Clients registered before RS256 was supported got ES256 ID tokens.
         id_token_signed_response_alg=str(document.get("id_token_signed_response_alg", "ES256")),
         allowed_origins=tuple(document.get("allowed_origins", ())),
+        post_logout_redirect_uris=tuple(document.get("post_logout_redirect_uris", ())),
     )
 
 
@@ -55,6 +56,7 @@ class OAuthClientRepository:
                 "created_at": client.created_at,
                 "id_token_signed_response_alg": client.id_token_signed_response_alg,
                 "allowed_origins": list(client.allowed_origins),
+                "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
             }
         )
 

@@ -23,6 +23,8 @@ class OAuthClient(BaseModel):
     # Web origins (scheme://host[:port]) whose pages may call the token and userinfo endpoints
     # from the browser (CORS): a single-page application's.
     allowed_origins: tuple[str, ...] = ()
+    # Where RP-initiated logout may send the user back to (exact match), as registered.
+    post_logout_redirect_uris: tuple[str, ...] = ()
 
 
 class AuthorizationCode(BaseModel):

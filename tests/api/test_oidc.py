@@ -1081,3 +1081,77 @@ def test_refresh_tokens_end_with_the_session_and_by_rfc_7009(https_client: TestC
     tokens = offline_tokens(client, registered)
     end_by_sign_out_everywhere(client)
     assert refresh(client, registered, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+LOGOUT_CALLBACK = "https://rp.example.com/signed-out"
+
+
+def test_rp_initiated_logout_with_the_users_id_token_ends_the_session(
+    https_client: TestClient,
+) -> None:
+    client = https_client
+    registered = client.app.state.oidc.add_client(
+        "Example RP", [CALLBACK], False, post_logout_redirect_uris=[LOGOUT_CALLBACK]
+    )
+    sign_in(client)
+    verifier = new_verifier()
+    code = get_code(client, registered, verifier)
+    tokens = exchange(client, registered, code, verifier).json()
+    metadata = client.get("/.well-known/openid-configuration").json()
+    assert metadata["end_session_endpoint"] == f"{ISSUER}/oauth2/logout"
+
+    # An unregistered URI, or a forged hint: an error page here, nothing ends.
+    for params in (
+        {"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": CALLBACK},
+        {"id_token_hint": tokens["id_token"][:-4] + "AAAA"},
+        {"client_id": "no-such-client"},
+        {"post_logout_redirect_uri": LOGOUT_CALLBACK},  # no client named
+    ):
+        refused = client.get("/oauth2/logout", params=params)
+        assert refused.status_code == 400, params
+        assert "location" not in refused.headers
+    assert client.get("/api/v1/me").status_code == 200
+
+    # By POST (a relying party's form, no CSRF token), with the signed-in user's ID token.
+    done = client.post(
+        "/oauth2/logout",
+        data={"id_token_hint": tokens["id_token"], "state": "bye",
+              "post_logout_redirect_uri": LOGOUT_CALLBACK},
+    )  # fmt: skip
+    assert done.status_code == 303
+    assert done.headers["location"] == f"{LOGOUT_CALLBACK}?state=bye"
+    assert client.get("/api/v1/me").status_code == 401
+    assert userinfo(client, tokens["access_token"]).status_code == 401
+
+
+def test_rp_initiated_logout_without_a_hint_asks_the_user(https_client: TestClient) -> None:
+    client = https_client
+    registered = client.app.state.oidc.add_client(
+        "Example RP", [CALLBACK], False, post_logout_redirect_uris=[LOGOUT_CALLBACK]
+    )
+    sign_in(client)
+    params = {"client_id": registered.client.client_id, "post_logout_redirect_uri": LOGOUT_CALLBACK,
+              "state": "s1"}  # fmt: skip
+    page = client.get("/oauth2/logout", params=params)
+    assert page.status_code == 200
+    assert "Sign out of face_auth too?" in page.text
+    assert client.get("/api/v1/me").status_code == 200  # nothing ended yet
+    confirm_path = "/oauth2/logout/confirm"
+    forged = client.post(confirm_path, params=params, data={"decision": "logout"})
+    assert forged.status_code == 403
+    assert client.get("/api/v1/me").status_code == 200
+
+    stay = client.post(
+        confirm_path,
+        params=params,
+        data={"decision": "stay", "csrf_token": client.get("/api/v1/csrf").json()["csrf_token"]},
+    )
+    assert stay.headers["location"] == f"{LOGOUT_CALLBACK}?state=s1"
+    assert client.get("/api/v1/me").status_code == 200
+    token = client.get("/api/v1/csrf").json()["csrf_token"]
+    out = client.post(confirm_path, params=params, data={"decision": "logout", "csrf_token": token})
+    assert out.headers["location"] == f"{LOGOUT_CALLBACK}?state=s1"
+    assert client.get("/api/v1/me").status_code == 401
+    # Signed out already: straight back.
+    again = client.get("/oauth2/logout", params=params)
+    assert again.headers["location"] == f"{LOGOUT_CALLBACK}?state=s1"

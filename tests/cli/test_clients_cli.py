@@ -44,11 +44,15 @@ def test_add_list_and_remove_clients(
     code, public = run(
         capsys, "clients", "add", "--name", "CLI tool", "--redirect-uri",
         "http://localhost:8400/callback", "--public", "--id-token-alg", "ES256",
+        "--allowed-origin", "http://localhost:8400",
+        "--post-logout-redirect-uri", "http://localhost:8400/signed-out",
     )  # fmt: skip
     assert code == 0
     assert public["type"] == "public"
     assert public["token_endpoint_auth_methods"] == ["none"]
     assert public["id_token_signed_response_alg"] == "ES256"
+    assert public["allowed_origins"] == ["http://localhost:8400"]
+    assert public["post_logout_redirect_uris"] == ["http://localhost:8400/signed-out"]
     assert "client_secret" not in public
 
     code, listed = run(capsys, "clients", "list")
