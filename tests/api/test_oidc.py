@@ -1155,3 +1155,43 @@ def test_rp_initiated_logout_without_a_hint_asks_the_user(https_client: TestClie
     # Signed out already: straight back.
     again = client.get("/oauth2/logout", params=params)
     assert again.headers["location"] == f"{LOGOUT_CALLBACK}?state=s1"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        ("post", "/oauth2/token", {"data": {"grant_type": "refresh_token"}}),
+        ("post", "/oauth2/token", {"data": {"grant_type": "refresh_token", "refresh_token": ""}}),
+        ("post", "/oauth2/token", {"data": {"grant_type": "refresh_token",
+                                            "refresh_token": "x" * 5000}}),
+        ("post", "/oauth2/token", {"data": {"grant_type": "authorization_code",
+                                            "code": "é" * 3000}}),
+        ("post", "/oauth2/token", {"content": b"\xff\xfe", "headers": {
+            "Content-Type": "application/x-www-form-urlencoded"}}),
+        ("post", "/oauth2/token", {"json": {"grant_type": "authorization_code"}}),
+        ("post", "/oauth2/revoke", {"data": {"token": "x", "token_type_hint": "id_token"}}),
+        ("post", "/oauth2/revoke", {"data": {}}),
+        ("post", "/oauth2/introspect", {"data": {"token": "x" * 5000}}),
+        ("get", "/oauth2/userinfo", {"headers": {"Authorization": "Bearer"}}),
+        ("get", "/oauth2/userinfo", {"headers": {"Authorization": "Basic Zm9vOmJhcg=="}}),
+        ("get", "/oauth2/userinfo", {"headers": {"Authorization": "Bearer " + "x" * 5000}}),
+        ("post", "/oauth2/userinfo", {"data": {"access_token": ""}}),
+        ("get", "/oauth2/logout", {"params": {"id_token_hint": "not.a.jwt"}}),
+        ("get", "/oauth2/logout", {"params": {"id_token_hint": "x" * 9000}}),
+        ("post", "/oauth2/logout", {"files": {"id_token_hint": ("a.txt", b"x")}}),
+        ("post", "/oauth2/authorize", {"files": {"client_id": ("a.txt", b"x")}}),
+        ("get", "/oauth2/authorize", {"params": {"client_id": "x" * 5000}}),
+        ("get", "/oauth2/authorize", {"params": {"fa_reauth": "99999999999999999999"}}),
+        ("options", "/oauth2/token", {"headers": {"Origin": "x" * 5000}}),
+    ],
+)  # fmt: skip
+def test_malformed_requests_get_a_4xx_never_a_5xx(
+    https_client: TestClient, method: str, path: str, kwargs: dict
+) -> None:
+    add_client(https_client)
+    response = getattr(https_client, method)(path, **kwargs)
+    assert response.status_code < 500, response.text
+    if response.headers.get("content-type", "").startswith("application/json") and (
+        response.status_code >= 400
+    ):
+        assert "error" in response.json()
