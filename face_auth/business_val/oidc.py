@@ -448,8 +448,9 @@ class OidcService:
         return self._consents.list_for_user(user_id)
 
     def revoke_application(self, user_id: str, client_id: str) -> bool:
-        """Withdraw the consent and end the application's access tokens for this user."""
+        """Withdraw the consent and end the application's codes and tokens for this user."""
         removed = self._consents.remove(user_id, client_id)
+        self._codes.delete_unused(user_id=user_id, client_id=client_id)
         ended = self._tokens.revoke_for_user_and_client(user_id, client_id, utc_now())
         ended += self._refresh_tokens.revoke_for_user(user_id, utc_now(), client_id=client_id)
         if removed:

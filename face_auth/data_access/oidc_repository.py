@@ -129,12 +129,17 @@ class AuthorizationCodeRepository:
         return _code(document) if document else None
 
     @translate_unavailable
-    def delete_unused(self, *, user_id: str, session_id: str | None = None) -> int:
-        """Forget the user's codes not exchanged yet (of one session, when given): they can no
-        longer buy tokens. Used codes stay, so that a replay is still recognised."""
+    def delete_unused(
+        self, *, user_id: str, session_id: str | None = None, client_id: str | None = None
+    ) -> int:
+        """Forget the user's codes not exchanged yet (of one session, or one client, when
+        given): they can no longer buy tokens. Used codes stay, so that a replay is still
+        recognised."""
         query: dict[str, Any] = {"user_id": user_id, "used_at": None}
         if session_id is not None:
             query["session_id"] = session_id
+        if client_id is not None:
+            query["client_id"] = client_id
         return self._codes.delete_many(query).deleted_count
 
     @translate_unavailable

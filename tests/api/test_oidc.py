@@ -596,6 +596,7 @@ def test_the_account_page_lists_and_revokes_granted_applications(
     verifier = new_verifier()
     code = get_code(client, registered, verifier)
     access_token = exchange(client, registered, code, verifier).json()["access_token"]
+    unexchanged = get_code(client, registered, verifier)
 
     page = client.get("/application/")
     assert "Example RP" in page.text
@@ -608,6 +609,7 @@ def test_the_account_page_lists_and_revokes_granted_applications(
     assert revoked.headers["location"] == "/application/?application_revoked=1"
     assert "You have not signed in to other applications" in client.get("/application/").text
     assert userinfo(client, access_token).status_code == 401
+    assert exchange(client, registered, unexchanged, verifier).json()["error"] == "invalid_grant"
     # The next sign-in asks for consent again.
     again = client.get("/oauth2/authorize", params=authorize_params(registered, verifier))
     assert again.status_code == 200
