@@ -38,7 +38,7 @@ lint: install lint-docker
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/vulture app.py controller face_auth scripts --min-confidence 80
 
-test: lint models browser
+test: lint models browser oidc-clients
 	$(PY) -m pytest
 
 format: install
@@ -48,7 +48,17 @@ format: install
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
 
-.PHONY: browser test-e2e test-fast
+.PHONY: browser test-e2e test-fast oidc-clients
+
+# The stock OpenID Connect relying party the tests drive (openid-client, pinned by
+# tests/e2e/node/package-lock.json), from the npm registry; needs node and npm.
+OIDC_CLIENTS := tests/e2e/node/node_modules/.package-lock.json
+oidc-clients: $(OIDC_CLIENTS)
+
+$(OIDC_CLIENTS): tests/e2e/node/package.json tests/e2e/node/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm; }
+	cd tests/e2e/node && npm ci --no-audit --no-fund
 
 # Debian's Chromium and ffmpeg for the browser tests (tests/e2e); nothing to do when both exist.
 # CI runs as root; elsewhere apt-get goes through sudo.
@@ -63,11 +73,11 @@ browser:
 	fi
 
 # Only the browser tests: real Chromium, fake camera, the app run as a server.
-test-e2e: browser models
+test-e2e: browser models oidc-clients
 	$(PY) -m pytest -m e2e
 
 # Everything but the browser tests.
-test-fast: lint models
+test-fast: lint models oidc-clients
 	$(PY) -m pytest -m "not e2e and not image"
 
 .PHONY: image test-image image-tools

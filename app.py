@@ -47,7 +47,7 @@ from face_auth.business_val.liveness import (
 )
 from face_auth.business_val.lockout import FaceAttemptLimiter, FaceHoldPolicy
 from face_auth.business_val.observer import AuthObserver
-from face_auth.business_val.oidc import oidc_policy, oidc_service
+from face_auth.business_val.oidc import oidc_policy, oidc_revocation, oidc_service
 from face_auth.business_val.one_time_codes import OneTimeCodes
 from face_auth.business_val.password_lockout import LockoutPolicy, PasswordLockout
 from face_auth.business_val.personal_data import AccountEraser, PersonalDataService
@@ -239,7 +239,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             if settings.jwt_secret
             else load_or_create_secret(settings.secret_path)
         )
-        tokens = TokenService(secret, settings.jwt_algorithm, SessionRepository(database))
+        tokens = TokenService(
+            secret, settings.jwt_algorithm, SessionRepository(database), oidc_revocation(database)
+        )
         audit = AuditRepository(database)
         embeddings = await run_in_threadpool(protected_embeddings, settings, database, audit)
         accounts = AccountService(

@@ -25,7 +25,21 @@ ANONYMOUS = "anonymous"
 # They act on no cookie: /oauth2/token authenticates the client (HTTP Basic, or a public
 # client's PKCE verifier) and /oauth2/userinfo a Bearer access token, so a forged cross-site
 # request carries nothing a browser adds. Exact paths, POST only: nothing else is exempt.
-CSRF_EXEMPT_POSTS = frozenset({"/oauth2/token", "/oauth2/userinfo"})
+# /oauth2/authorize by POST is an authorization request (OpenID Connect Core 3.1.2.1) that
+# changes nothing: it is answered with a redirect to the same request by GET.
+# /oauth2/revoke and /oauth2/introspect authenticate the client as /oauth2/token does.
+# /oauth2/logout by POST (RP-initiated logout) ends the session only for the ID token hint of
+# the signed-in user; without one it asks the user, on a CSRF-protected form.
+CSRF_EXEMPT_POSTS = frozenset(
+    {
+        "/oauth2/token",
+        "/oauth2/userinfo",
+        "/oauth2/authorize",
+        "/oauth2/revoke",
+        "/oauth2/introspect",
+        "/oauth2/logout",
+    }
+)
 _KEY_LABEL = b"face_auth csrf token key"
 _NONCE = re.compile(r"[A-Za-z0-9_-]{24}")
 

@@ -358,6 +358,8 @@ class FaceService:
         deleted = self._embeddings.delete(claims.sub)
         if self._liveness is not None:
             self._liveness.forget(claims.sub)
+        # Applications were told "password and face": their tokens end with the face.
+        self._tokens.end_delegations(claims.sub)
         self._audit.record("face_deleted", utc_now(), claims.sub)
         log_event(logger, "face_deleted", user_id=claims.sub, deleted=deleted)
         return deleted

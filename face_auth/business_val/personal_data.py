@@ -6,6 +6,7 @@ from typing import Any
 
 from face_auth.business_val.accounts import AccountService
 from face_auth.business_val.face import template_usable
+from face_auth.business_val.oidc import oidc_revocation
 from face_auth.business_val.one_time_codes import OneTimeCodes
 from face_auth.data_access import (
     AuditRepository,
@@ -17,7 +18,7 @@ from face_auth.data_access import (
 from face_auth.data_access.database import Database
 from face_auth.data_access.face_attempt_repository import FaceAttemptRepository
 from face_auth.data_access.liveness_repository import FrameHashRepository
-from face_auth.data_access.oidc_repository import AccessTokenRepository, ConsentRepository
+from face_auth.data_access.oidc_repository import ConsentRepository
 from face_auth.data_access.recovery_code_repository import RecoveryCodeRepository
 from face_auth.entity import SessionClaims, User, UserEmbedding
 from face_auth.logger import get_logger, log_event
@@ -37,8 +38,8 @@ VECTORS_NOT_EXPORTED = (
 
 
 class AccountEraser:
-    """Everything stored about one account: its sessions end first, then the applications it
-    granted (OpenID Connect consents and their access tokens), the face template and its data
+    """Everything stored about one account: its sessions end first, with their OpenID Connect
+    codes and tokens, then the applications it granted (consents), the face template and its data
     key (crypto-shredded), the face hold, one-time codes, password attempts and the user.
     Audit events stay until their retention ends (they hold the user id only)."""
 
@@ -51,14 +52,14 @@ class AccountEraser:
         self._login_attempts = LoginAttemptRepository(database)
         self._frame_hashes = FrameHashRepository(database)
         self._consents = ConsentRepository(database)
-        self._access_tokens = AccessTokenRepository(database)
+        self._delegations = oidc_revocation(database)
         self._audit = AuditRepository(database)
 
     def erase(self, user: User, event: str) -> int:
         """Returns how many live sessions ended; records `event` in the audit log."""
         ended = self._sessions.revoke_all_for_user(user.id, utc_now())
+        self._delegations.end_all(user.id)
         for grant in self._consents.list_for_user(user.id):
-            self._access_tokens.revoke_for_user_and_client(user.id, grant.client_id, utc_now())
             self._consents.remove(user.id, grant.client_id)
         self._embeddings.delete(user.id)
         self._frame_hashes.delete_for_user(user.id)

@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from face_auth.business_val.oidc import OidcRevocation
 from face_auth.data_access import SessionRepository
 from face_auth.entity import SessionClaims
 from face_auth.exception import InvalidToken
@@ -21,12 +22,21 @@ class IssuedToken:
 
 class TokenService:
     """Signs and checks JWTs (PyJWT, one allowed algorithm) and keeps the server-side record
-    that makes logout and revocation real."""
+    that makes logout and revocation real. A session that ends takes with it what it delegated
+    to other applications (OpenID Connect codes and tokens): every caller of `revoke` and
+    `revoke_all` gets that."""
 
-    def __init__(self, secret: str, algorithm: str, sessions: SessionRepository) -> None:
+    def __init__(
+        self,
+        secret: str,
+        algorithm: str,
+        sessions: SessionRepository,
+        delegations: OidcRevocation,
+    ) -> None:
         self._secret = secret
         self._algorithm = algorithm
         self._sessions = sessions
+        self._delegations = delegations
 
     def issue(
         self, user_id: str, amr: list[str], lifetime: timedelta, now: datetime | None = None
@@ -96,10 +106,22 @@ class TokenService:
         return str(payload["jti"])
 
     def revoke(self, claims: SessionClaims) -> bool:
-        """True when this call ended the session (it was live until now)."""
-        return self._sessions.revoke(claims.jti, utc_now())
+        """True when this call ended the session (it was live until now). The OpenID Connect
+        codes and tokens obtained from this session end with it."""
+        ended = self._sessions.revoke(claims.jti, utc_now())
+        self._delegations.end_session(claims.sub, claims.jti)
+        return ended
 
     def revoke_all(self, user_id: str, keep: SessionClaims | None = None) -> int:
-        """End every session of the user, but `keep` when given; returns how many ended."""
+        """End every session of the user, but `keep` when given; returns how many ended. Every
+        OpenID Connect code and token of the user ends, `keep`'s included: this is what a
+        credential change or "sign out everywhere" means to the applications too."""
         keep_jti = keep.jti if keep is not None else None
-        return self._sessions.revoke_all_for_user(user_id, utc_now(), keep_jti)
+        ended = self._sessions.revoke_all_for_user(user_id, utc_now(), keep_jti)
+        self._delegations.end_all(user_id)
+        return ended
+
+    def end_delegations(self, user_id: str) -> int:
+        """End the user's OpenID Connect codes and tokens, keeping their sessions (the face
+        factor those tokens vouch for is gone)."""
+        return self._delegations.end_all(user_id)

@@ -1,13 +1,20 @@
 """`face-auth clients add|list|remove` (OpenID Connect relying parties) and
-`face-auth signing-key list|rotate` (the ES256 keys that sign ID tokens), printing JSON."""
+`face-auth signing-key list|rotate` (the RS256 and ES256 keys that sign ID tokens), printing
+JSON."""
 
 import argparse
 import json
 from collections.abc import Callable
 from datetime import timedelta
 
-from face_auth.business_val.oidc import OidcService, oidc_policy, oidc_service
-from face_auth.business_val.signing_keys import SigningKeys
+from face_auth.business_val.oidc import (
+    ID_TOKEN_ALGORITHMS,
+    OidcService,
+    client_auth_methods,
+    oidc_policy,
+    oidc_service,
+)
+from face_auth.business_val.signing_keys import DEFAULT_ALGORITHM, SigningKeys
 from face_auth.cli.database import open_database
 from face_auth.config import Settings
 from face_auth.entity.oidc import OAuthClient
@@ -22,6 +29,10 @@ def client_summary(client: OAuthClient) -> dict[str, object]:
         "name": client.name,
         "redirect_uris": list(client.redirect_uris),
         "type": "public" if client.public else "confidential",
+        "token_endpoint_auth_methods": list(client_auth_methods(client)),
+        "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        "allowed_origins": list(client.allowed_origins),
+        "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
         "created_at": client.created_at.isoformat(),
     }
 
@@ -44,7 +55,14 @@ def _run(action: Action) -> Callable[[argparse.Namespace, Settings], int]:
 
 
 def _add(oidc: OidcService, args: argparse.Namespace) -> object:
-    created = oidc.add_client(args.name, args.redirect_uris, args.public)
+    created = oidc.add_client(
+        args.name,
+        args.redirect_uris,
+        args.public,
+        args.id_token_alg,
+        args.allowed_origins,
+        args.post_logout_redirect_uris,
+    )
     output = client_summary(created.client)
     if created.secret is not None:
         output["client_secret"] = created.secret
@@ -63,11 +81,12 @@ def _keys(settings: Settings) -> SigningKeys:
 
 def _list_keys(_: argparse.Namespace, settings: Settings) -> int:
     keys = _keys(settings)
-    current = keys.current().kid
+    current = {key.kid for key in keys.current_keys()}
     published = [
         {
             "kid": key.kid,
-            "current": key.kid == current,
+            "alg": key.alg,
+            "current": key.kid in current,
             "created_at": key.created_at.isoformat(),
             "retired_at": key.retired_at.isoformat() if key.retired_at else None,
         }
@@ -79,9 +98,9 @@ def _list_keys(_: argparse.Namespace, settings: Settings) -> int:
 
 def _rotate_key(_: argparse.Namespace, settings: Settings) -> int:
     keys = _keys(settings)
-    previous = keys.current().kid
+    previous = [key.kid for key in keys.current_keys()]
     fresh = keys.rotate()
-    print(json.dumps({"current": fresh.kid, "retired": previous,
+    print(json.dumps({"current": [key.kid for key in fresh], "retired": previous,
                       "published": [key.kid for key in keys.published()]}, indent=2))  # fmt: skip
     return 0
 
@@ -106,6 +125,29 @@ def add_oidc_commands(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="a client that cannot keep a secret (native or browser app): no secret, PKCE only",
     )
+    add.add_argument(
+        "--id-token-alg",
+        choices=ID_TOKEN_ALGORITHMS,
+        default=DEFAULT_ALGORITHM,
+        help=f"how its ID tokens are signed (default {DEFAULT_ALGORITHM}, what clients expect)",
+    )
+    add.add_argument(
+        "--post-logout-redirect-uri",
+        dest="post_logout_redirect_uris",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="where the client's logout requests may send the user back to (exact; repeat)",
+    )
+    add.add_argument(
+        "--allowed-origin",
+        dest="allowed_origins",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin (https://app.example.com) whose pages may call the token and "
+        "userinfo endpoints (CORS: a single-page app); repeat for several",
+    )
     add.set_defaults(handler=_run(_add))
     clients_commands.add_parser("list").set_defaults(
         handler=_run(lambda oidc, _: [client_summary(c) for c in oidc.list_clients()])
@@ -116,10 +158,10 @@ def add_oidc_commands(commands: argparse._SubParsersAction) -> None:
     remove.add_argument("client_id", metavar="CLIENT_ID")
     remove.set_defaults(handler=_run(_remove))
 
-    keys = commands.add_parser("signing-key", help="the ES256 keys that sign ID tokens")
+    keys = commands.add_parser("signing-key", help="the RS256 and ES256 keys that sign ID tokens")
     keys_commands = keys.add_subparsers(dest="signing_key_command", required=True)
     keys_commands.add_parser("list", help="the published keys").set_defaults(handler=_list_keys)
     keys_commands.add_parser(
         "rotate",
-        help="sign with a new key; the old public key stays published until its tokens expired",
+        help="sign with new keys; the old public keys stay published until their tokens expired",
     ).set_defaults(handler=_rotate_key)

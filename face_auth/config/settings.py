@@ -162,6 +162,9 @@ class Settings(BaseSettings):
     oidc_code_seconds: int = Field(default=60, ge=10, le=600)
     oidc_access_token_minutes: int = Field(default=10, ge=1, le=24 * 60)
     oidc_id_token_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    # Refresh tokens (scope offline_access): one family per sign-in, rotated on each use, dead
+    # this many days after the sign-in whatever the rotations.
+    oidc_refresh_token_days: int = Field(default=30, ge=1, le=365)
 
     @property
     def db_path(self) -> Path:

@@ -37,6 +37,7 @@ DATA_KEYS_COLLECTION: Final = "data_keys"
 OAUTH_CLIENTS_COLLECTION: Final = "oauth_clients"
 OAUTH_CODES_COLLECTION: Final = "oauth_codes"
 OAUTH_TOKENS_COLLECTION: Final = "oauth_tokens"
+OAUTH_REFRESH_TOKENS_COLLECTION: Final = "oauth_refresh_tokens"
 OAUTH_GRANTS_COLLECTION: Final = "oauth_grants"
 
 PASSWORD_MIN_CHARS: Final = 8

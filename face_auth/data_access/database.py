@@ -17,6 +17,7 @@ from face_auth.constant import (
     OAUTH_CLIENTS_COLLECTION,
     OAUTH_CODES_COLLECTION,
     OAUTH_GRANTS_COLLECTION,
+    OAUTH_REFRESH_TOKENS_COLLECTION,
     OAUTH_TOKENS_COLLECTION,
     RECOVERY_CODES_COLLECTION,
     SESSIONS_COLLECTION,
@@ -36,6 +37,7 @@ COLLECTIONS = (
     OAUTH_CLIENTS_COLLECTION,
     OAUTH_CODES_COLLECTION,
     OAUTH_TOKENS_COLLECTION,
+    OAUTH_REFRESH_TOKENS_COLLECTION,
     OAUTH_GRANTS_COLLECTION,
     FACE_CHALLENGES_COLLECTION,
     FRAME_HASHES_COLLECTION,
@@ -54,8 +56,10 @@ EXPECTED_INDEXES = {
     # OpenID Connect: clients by client id; codes and tokens (by hash) removed by TTL once
     # expired; consents (_id "user:client") listed per user and removed with their client.
     OAUTH_CLIENTS_COLLECTION: {"_id_"},
-    OAUTH_CODES_COLLECTION: {"_id_", "expiry_ttl"},
+    # Codes and tokens are also found per user (and session) when those sessions end.
+    OAUTH_CODES_COLLECTION: {"_id_", "expiry_ttl", "user_id"},
     OAUTH_TOKENS_COLLECTION: {"_id_", "expiry_ttl", "user_id", "code_id"},
+    OAUTH_REFRESH_TOKENS_COLLECTION: {"_id_", "expiry_ttl", "user_id", "family_id"},
     OAUTH_GRANTS_COLLECTION: {"_id_", "user_id", "client_id"},
     # Liveness: challenges by nonce hash and frame hashes per user, both removed by TTL.
     FACE_CHALLENGES_COLLECTION: {"_id_", "expiry_ttl"},
@@ -111,7 +115,11 @@ class Database:
                     self.db.create_collection(name)
 
     def _ensure_oidc_indexes(self) -> None:
-        for name in (OAUTH_CODES_COLLECTION, OAUTH_TOKENS_COLLECTION):
+        for name in (
+            OAUTH_CODES_COLLECTION,
+            OAUTH_TOKENS_COLLECTION,
+            OAUTH_REFRESH_TOKENS_COLLECTION,
+        ):
             self.db[name].create_index(
                 [("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"
             )
@@ -120,9 +128,13 @@ class Database:
                 [("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"
             )
         self.db[FRAME_HASHES_COLLECTION].create_index([("user_id", ASCENDING)], name="user_id")
+        self.db[OAUTH_CODES_COLLECTION].create_index([("user_id", ASCENDING)], name="user_id")
         tokens = self.db[OAUTH_TOKENS_COLLECTION]
         tokens.create_index([("user_id", ASCENDING)], name="user_id")
         tokens.create_index([("code_id", ASCENDING)], name="code_id")
+        refresh = self.db[OAUTH_REFRESH_TOKENS_COLLECTION]
+        refresh.create_index([("user_id", ASCENDING)], name="user_id")
+        refresh.create_index([("family_id", ASCENDING)], name="family_id")
         grants = self.db[OAUTH_GRANTS_COLLECTION]
         grants.create_index([("user_id", ASCENDING)], name="user_id")
         grants.create_index([("client_id", ASCENDING)], name="client_id")

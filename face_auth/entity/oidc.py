@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict
 
 class OAuthClient(BaseModel):
     """A registered relying party. Public clients (native or browser apps) have no secret and
-    must use PKCE; confidential ones authenticate with client_secret_basic."""
+    must use PKCE; confidential ones authenticate with their secret (client_secret_basic or
+    client_secret_post). ID tokens are signed with `id_token_signed_response_alg`."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -18,6 +19,12 @@ class OAuthClient(BaseModel):
     public: bool
     secret_hash: str | None
     created_at: datetime
+    id_token_signed_response_alg: str = "RS256"  # noqa: S105 - an algorithm name
+    # Web origins (scheme://host[:port]) whose pages may call the token and userinfo endpoints
+    # from the browser (CORS): a single-page application's.
+    allowed_origins: tuple[str, ...] = ()
+    # Where RP-initiated logout may send the user back to (exact match), as registered.
+    post_logout_redirect_uris: tuple[str, ...] = ()
 
 
 class AuthorizationCode(BaseModel):
@@ -39,6 +46,8 @@ class AuthorizationCode(BaseModel):
     acr: str
     code_expires_at: datetime
     used_at: datetime | None = None
+    # The face_auth session (its jti) the user authorized from: its end ends the code.
+    session_id: str | None = None
 
 
 class AccessToken(BaseModel):
@@ -53,6 +62,29 @@ class AccessToken(BaseModel):
     code_id: str | None
     issued_at: datetime
     expires_at: datetime
+    revoked_at: datetime | None = None
+    session_id: str | None = None
+    # The refresh token family it was obtained with (its first refresh token's code or
+    # rotation): reusing a rotated refresh token revokes the whole family.
+    family_id: str | None = None
+
+
+class RefreshToken(BaseModel):
+    """A refresh token as stored (its id is the token's hash). Each use rotates it: the next
+    one has the same family, scope and `expires_at`; a used one presented again means it
+    leaked, and its family is revoked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    token_id: str
+    family_id: str
+    client_id: str
+    user_id: str
+    scope: str
+    session_id: str | None
+    issued_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
     revoked_at: datetime | None = None
 
 

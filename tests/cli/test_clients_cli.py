@@ -24,6 +24,11 @@ def test_add_list_and_remove_clients(
     )  # fmt: skip
     assert code == 0
     assert confidential["type"] == "confidential"
+    assert confidential["token_endpoint_auth_methods"] == [
+        "client_secret_basic",
+        "client_secret_post",
+    ]
+    assert confidential["id_token_signed_response_alg"] == "RS256"
     assert confidential["redirect_uris"] == [
         "https://wiki.example.com/oidc/callback",
         "http://127.0.0.1:9000/cb",
@@ -38,10 +43,16 @@ def test_add_list_and_remove_clients(
 
     code, public = run(
         capsys, "clients", "add", "--name", "CLI tool", "--redirect-uri",
-        "http://localhost:8400/callback", "--public",
+        "http://localhost:8400/callback", "--public", "--id-token-alg", "ES256",
+        "--allowed-origin", "http://localhost:8400",
+        "--post-logout-redirect-uri", "http://localhost:8400/signed-out",
     )  # fmt: skip
     assert code == 0
     assert public["type"] == "public"
+    assert public["token_endpoint_auth_methods"] == ["none"]
+    assert public["id_token_signed_response_alg"] == "ES256"
+    assert public["allowed_origins"] == ["http://localhost:8400"]
+    assert public["post_logout_redirect_uris"] == ["http://localhost:8400/signed-out"]
     assert "client_secret" not in public
 
     code, listed = run(capsys, "clients", "list")
@@ -74,16 +85,16 @@ def test_unsafe_redirect_uris_are_refused(
 def test_signing_key_rotation(cli_env: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     code, listed = run(capsys, "signing-key", "list")
     assert code == 0
-    [first] = listed["keys"]
-    assert first["current"] is True
+    first = listed["keys"]
+    assert [(key["alg"], key["current"]) for key in first] == [("RS256", True), ("ES256", True)]
     assert (cli_env.oidc_keys_path.stat().st_mode & 0o777) == 0o600
 
     code, rotated = run(capsys, "signing-key", "rotate")
     assert code == 0
-    assert rotated["retired"] == first["kid"]
-    assert set(rotated["published"]) == {first["kid"], rotated["current"]}
+    assert rotated["retired"] == [key["kid"] for key in first]
+    assert set(rotated["published"]) == {key["kid"] for key in first} | set(rotated["current"])
     keys = run(capsys, "signing-key", "list")[1]["keys"]
     assert [(key["kid"], key["current"]) for key in keys] == [
-        (first["kid"], False),
-        (rotated["current"], True),
+        *((key["kid"], False) for key in first),
+        *((kid, True) for kid in rotated["current"]),
     ]

@@ -1,12 +1,13 @@
 """A tiny relying party: another web application that signs its users in with face_auth.
 
 Not face_auth code: a Starlette app using Authlib's OpenID Connect client, the way any
-application would. It reads the provider's discovery document, sends the user to authorize
-(with PKCE S256, state and nonce), exchanges the code with client_secret_basic, validates the
-ID token against the provider's JWKS (signature, iss, aud, exp, nonce, at_hash), asks userinfo,
-and shows who signed in.
+application would (docs/oidc.md's five lines). It reads the provider's discovery document,
+sends the user to authorize (with PKCE S256, which Authlib sends when asked, state and nonce),
+exchanges the code with Authlib's default client authentication (client_secret_basic),
+validates the ID token against the provider's JWKS (signature, iss, aud, exp, nonce, at_hash),
+asks userinfo, and shows who signed in (/session.json for tests).
 
-Run by tests/e2e/test_oidc_relying_party.py as its own process:
+Run by tests/e2e/test_oidc_stock_clients.py as its own process:
     RP_ISSUER=... RP_CLIENT_ID=... RP_CLIENT_SECRET=... RP_PORT=... python relying_party.py
 """
 
@@ -22,7 +23,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 ISSUER = os.environ["RP_ISSUER"]
@@ -35,11 +36,7 @@ oauth.register(
     client_id=os.environ["RP_CLIENT_ID"],
     client_secret=os.environ["RP_CLIENT_SECRET"],
     server_metadata_url=f"{ISSUER}/.well-known/openid-configuration",
-    client_kwargs={
-        "scope": "openid profile email",
-        "code_challenge_method": "S256",
-        "token_endpoint_auth_method": "client_secret_basic",
-    },
+    client_kwargs={"scope": "openid profile email", "code_challenge_method": "S256"},
 )
 
 
@@ -92,14 +89,24 @@ async def callback(request: Request) -> Response:
         "sub": claims["sub"],
         "amr": " ".join(claims["amr"]),
         "acr": claims["acr"],
+        "alg": header_of(token["id_token"])["alg"],
         "kid": header_of(token["id_token"])["kid"],
         "userinfo_email": info["email"],
     }
     return RedirectResponse("/", status_code=303)
 
 
+async def session(request: Request) -> Response:
+    return JSONResponse({"user": request.session.get("user")})
+
+
 app = Starlette(
-    routes=[Route("/", home), Route("/login", login), Route("/callback", callback)],
+    routes=[
+        Route("/", home),
+        Route("/login", login),
+        Route("/callback", callback),
+        Route("/session.json", session),
+    ],
     middleware=[
         Middleware(
             SessionMiddleware, secret_key=secrets.token_urlsafe(32), session_cookie="rp_session"
