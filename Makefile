@@ -36,7 +36,7 @@ lint: install lint-docker
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/vulture app.py controller face_auth scripts --min-confidence 80
+	$(VENV)/bin/vulture app.py controller face_auth face_auth_tools scripts --min-confidence 80
 
 test: lint models browser oidc-clients
 	$(PY) -m pytest
