@@ -306,18 +306,24 @@ class FaceService:
     def redeem_code(self, claims: SessionClaims, code: str) -> str:
         """A recovery code or an administrator's enrollment code lets this password-only session
         enroll a face (replacing any template). The code is burnt. A wrong code spends one of
-        the session's face tries."""
+        the session's face tries and counts in the account's face hold (one hold rule for
+        faces and codes, NIST SP 800-63B 5.2.2): it is reserved before the code is looked at,
+        and only a right code (or a face match) resets it."""
         if claims.is_full:
             raise InvalidInput(
                 {"code": "Not needed: you are signed in with both factors."},
                 "You can enroll a new face directly.",
             )
         self._live_state(claims)
+        self._limiter.check(claims.sub)
         attempt = self._reserve_session_attempt(claims)
+        counted = self._limiter.reserve(claims.sub)
         via = self._codes.use(claims.sub, code)
         if via is None:
+            self._limiter.failed(claims.sub, counted)
             self._end_if_spent(claims, attempt)
             raise InvalidCode()
+        self._limiter.matched(claims.sub)
         if not self._sessions.authorize_enrollment(claims.jti, via, utc_now()):
             raise InvalidToken()
         return via

@@ -96,9 +96,10 @@ class Settings(BaseSettings):
     face_working_max_side: int = Field(default=1600, ge=320)
     # Failed face verifications allowed per password login before the password is asked again.
     face_max_failures: int = Field(default=3, ge=1)
-    # Per account, across password logins (NIST SP 800-63B 5.2.3): after this many consecutive
-    # face failures the face step is held off, first for face_hold_seconds, doubling with each
-    # further failure up to face_hold_max_seconds. Only a successful face match resets it.
+    # Per account, across password logins (NIST SP 800-63B 5.2.2, 5.2.3): after this many
+    # consecutive face failures or wrong recovery/enrollment codes the face step (and code
+    # entry) is held off, first for face_hold_seconds, doubling with each further failure up
+    # to face_hold_max_seconds. Only a face match or a right code resets it.
     face_account_max_failures: int = Field(default=5, ge=1, le=10)
     face_hold_seconds: int = Field(default=30, ge=30)
     face_hold_max_seconds: int = Field(default=3600, ge=30)
