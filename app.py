@@ -51,6 +51,7 @@ from face_auth.business_val.oidc import oidc_policy, oidc_service
 from face_auth.business_val.one_time_codes import OneTimeCodes
 from face_auth.business_val.password_lockout import LockoutPolicy, PasswordLockout
 from face_auth.business_val.personal_data import AccountEraser, PersonalDataService
+from face_auth.business_val.recent_auth import RecentAuthPolicy
 from face_auth.business_val.signing_keys import SigningKeys
 from face_auth.business_val.template_protection import protect_templates
 from face_auth.config import Settings, load_or_create_secret, template_master_keys
@@ -250,6 +251,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             tokens=tokens,
             password_token_lifetime=timedelta(minutes=settings.password_token_minutes),
             session_token_lifetime=timedelta(minutes=settings.session_token_minutes),
+            recent_auth=RecentAuthPolicy(timedelta(minutes=settings.recent_auth_minutes)),
             observer=app.state.metrics,
         )
         app.state.tokens = tokens

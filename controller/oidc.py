@@ -517,8 +517,9 @@ def authorize_decision(
     claims: ClaimsDep,
     decision: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    """The consent form: the request is in the query string again and is validated again."""
-    accounts.require_full_session(claims)
+    """The consent form: the request is in the query string again and is validated again.
+    Granting a new consent is a sensitive change: it needs a recent sign-in (step-up)."""
+    accounts.require_recent_auth(claims)
     end_user = authorized_user(oidc, claims)
     try:
         oauth_request = query_request(request)

@@ -6,6 +6,7 @@ from pathlib import Path
 from face_auth.business_val.one_time_codes import OneTimeCodes
 from face_auth.business_val.personal_data import AccountEraser
 from face_auth.business_val.template_protection import protect_templates
+from face_auth.business_val.tokens import end_all_sessions
 from face_auth.business_val.validation import normalise_email
 from face_auth.data_access import (
     AuditRepository,
@@ -87,16 +88,19 @@ class AdminService:
         return self._attempts.clear(normalised or email.strip().lower())
 
     def reset_face(self, email: str) -> dict[str, object]:
-        """Delete the face template (shredding its data key) and lift any face hold; return a
-        one-time enrollment code for the administrator to hand to the user, who enrolls again
-        with it (the password alone no longer puts a face on the account)."""
+        """Delete the face template (shredding its data key), end every session of the account
+        (a session signed in with the old face must not enroll a new one) and lift any face
+        hold; return a one-time enrollment code for the administrator to hand to the user, who
+        enrolls again with it (the password alone no longer puts a face on the account)."""
         user = self._user(email)
+        ended = end_all_sessions(self._sessions, user.id)
         deleted = self._embeddings.delete(user.id)
         self._face_attempts.reset(user.id)
-        self._audit.record("face_reset_by_admin", utc_now(), user.id)
+        self._audit.record("face_reset_by_admin", utc_now(), user.id, sessions_ended=ended)
         issued = self._codes.issue_enrollment_code(user.id, self._enrollment_code_lifetime)
         return {
             "reset": deleted,
+            "sessions_ended": ended,
             "enrollment_code": issued.code,
             "expires_at": issued.expires_at.isoformat(),
         }

@@ -329,8 +329,8 @@ class FaceService:
         return via
 
     def regenerate_codes(self, claims: SessionClaims) -> list[str]:
-        """A new set of recovery codes (the old ones stop working). Needs a full session."""
-        self._accounts.require_full_session(claims)
+        """A new set of recovery codes (the old ones stop working). Needs a recent sign-in."""
+        self._accounts.require_recent_auth(claims)
         return self._codes.regenerate(claims.sub)
 
     def status(self, claims: SessionClaims) -> FaceStatus:
@@ -348,8 +348,8 @@ class FaceService:
         )
 
     def delete(self, claims: SessionClaims) -> bool:
-        """Remove the user's biometric data and shred its data key. Needs a full session."""
-        self._accounts.require_full_session(claims)
+        """Remove the user's biometric data and shred its data key. Needs a recent sign-in."""
+        self._accounts.require_recent_auth(claims)
         deleted = self._embeddings.delete(claims.sub)
         if self._liveness is not None:
             self._liveness.forget(claims.sub)
@@ -361,8 +361,10 @@ class FaceService:
 
     def _enroll_access(self, claims: SessionClaims, state: SessionFaceState) -> str:
         """Only the owner puts a face on the account: a full session, a session a one-time code
-        was used for, or the password alone for the first enrollment soon after registering."""
+        was used for, or the password alone for the first enrollment soon after registering.
+        A full session re-enrolls only within the recent-auth window (else: step up)."""
         if claims.is_full:
+            self._accounts.require_recent_auth(claims)
             return VIA_FULL_SESSION
         if state.enrollment_authorized_by is not None:
             return state.enrollment_authorized_by

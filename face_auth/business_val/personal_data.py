@@ -7,6 +7,7 @@ from typing import Any
 from face_auth.business_val.accounts import AccountService
 from face_auth.business_val.face import template_usable
 from face_auth.business_val.one_time_codes import OneTimeCodes
+from face_auth.business_val.tokens import end_all_sessions
 from face_auth.data_access import (
     AuditRepository,
     EmbeddingRepository,
@@ -56,7 +57,7 @@ class AccountEraser:
 
     def erase(self, user: User, event: str) -> int:
         """Returns how many live sessions ended; records `event` in the audit log."""
-        ended = self._sessions.revoke_all_for_user(user.id, utc_now())
+        ended = end_all_sessions(self._sessions, user.id)
         for grant in self._consents.list_for_user(user.id):
             self._access_tokens.revoke_for_user_and_client(user.id, grant.client_id, utc_now())
             self._consents.remove(user.id, grant.client_id)

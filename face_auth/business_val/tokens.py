@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from face_auth.constant import FACTOR_FACE, FACTOR_PASSWORD
 from face_auth.data_access import SessionRepository
 from face_auth.entity import SessionClaims
 from face_auth.exception import InvalidToken
@@ -19,6 +20,13 @@ class IssuedToken:
     claims: SessionClaims
 
 
+def end_all_sessions(sessions: SessionRepository, user_id: str, keep_jti: str | None = None) -> int:
+    """The one rule that ends every session of a user (but `keep_jti`): sign out everywhere,
+    a password change, an administrator's face reset or lock, account deletion. Whatever else
+    must end with a user's sessions hooks in here. Returns how many live sessions ended."""
+    return sessions.revoke_all_for_user(user_id, utc_now(), keep_jti)
+
+
 class TokenService:
     """Signs and checks JWTs (PyJWT, one allowed algorithm) and keeps the server-side record
     that makes logout and revocation real."""
@@ -29,15 +37,25 @@ class TokenService:
         self._sessions = sessions
 
     def issue(
-        self, user_id: str, amr: list[str], lifetime: timedelta, now: datetime | None = None
+        self,
+        user_id: str,
+        amr: list[str],
+        lifetime: timedelta,
+        now: datetime | None = None,
+        auth_time: datetime | None = None,
     ) -> IssuedToken:
+        """`auth_time`: when both factors were proven, kept in the session's record for the
+        recent-auth rule; a full session issued without one was signed in at `now`."""
         issued_at = (now or utc_now()).replace(microsecond=0)
+        if auth_time is None and {FACTOR_PASSWORD, FACTOR_FACE} <= set(amr):
+            auth_time = issued_at
         claims = SessionClaims(
             sub=user_id,
             jti=new_token_id(),
             iat=issued_at,
             exp=issued_at + lifetime,
             amr=tuple(amr),
+            auth_time=auth_time,
         )
         payload = {
             "sub": claims.sub,
@@ -46,7 +64,7 @@ class TokenService:
             "exp": int(claims.exp.timestamp()),
             "amr": list(claims.amr),
         }
-        self._sessions.add(claims.jti, user_id, list(amr), claims.iat, claims.exp)
+        self._sessions.add(claims.jti, user_id, list(amr), claims.iat, claims.exp, auth_time)
         token = jwt.encode(payload, self._secret, algorithm=self._algorithm)
         return IssuedToken(token=token, claims=claims)
 
@@ -79,7 +97,7 @@ class TokenService:
             or abs(record.expires_at - claims.exp) > _CLOCK_ROUNDING
         ):
             raise InvalidToken()
-        return claims
+        return claims.model_copy(update={"auth_time": record.auth_time})
 
     def session_id(self, token: str) -> str | None:
         """The jti of a token this server signed, expired or not, without a database look-up:
@@ -101,5 +119,9 @@ class TokenService:
 
     def revoke_all(self, user_id: str, keep: SessionClaims | None = None) -> int:
         """End every session of the user, but `keep` when given; returns how many ended."""
-        keep_jti = keep.jti if keep is not None else None
-        return self._sessions.revoke_all_for_user(user_id, utc_now(), keep_jti)
+        return end_all_sessions(self._sessions, user_id, keep.jti if keep is not None else None)
+
+    def reauthenticated(self, claims: SessionClaims) -> bool:
+        """Both factors proven again on this live session (a step-up): its auth_time is now."""
+        now = utc_now()
+        return self._sessions.set_auth_time(claims.jti, now, now)

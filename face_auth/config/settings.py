@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     # re-wrapped under the current key at start-up (or by `face-auth keys rotate`).
     template_previous_master_keys: SecretStr | None = None
     password_token_minutes: int = Field(default=5, ge=1, le=60)
+    # Changing a factor (face, recovery codes, password), deleting the account or consenting
+    # to a new application needs a sign-in with both factors within this many minutes;
+    # otherwise the password again (and the face, where the account has one) first.
+    recent_auth_minutes: int = Field(default=5, ge=1, le=24 * 60)
     session_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
     # None: Secure cookies exactly when the request came over https.
     cookie_secure: bool | None = None

@@ -16,6 +16,8 @@ NEXT_ENROLL_FACE: Final = "enroll_face"
 NEXT_VERIFY_FACE: Final = "verify_face"
 NEXT_LOGIN: Final = "login"
 NEXT_APPLICATION: Final = "application"
+# A factor change on a session whose sign-in is older than the recent-auth window.
+NEXT_REAUTHENTICATE: Final = "reauthenticate"
 # Enrollment needs a recovery code or an administrator's enrollment code first.
 NEXT_ENROLLMENT_CODE: Final = "enrollment_code"
 

@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     NOT_AUTHENTICATED = "not_authenticated"
     INVALID_TOKEN = "invalid_token"  # noqa: S105 - an error code, not a secret
     FACTOR_REQUIRED = "factor_required"
+    REAUTHENTICATION_REQUIRED = "reauthentication_required"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     CSRF_FAILED = "csrf_failed"
     DATABASE_UNAVAILABLE = "database_unavailable"
@@ -88,6 +89,18 @@ class FactorRequired(FaceAuthError):
     def __init__(self, next_step: str, message: str | None = None) -> None:
         super().__init__(message)
         self.next_step = next_step
+
+
+class ReauthenticationRequired(FactorRequired):
+    """A factor change (face, recovery codes, password, account deletion, a new application's
+    consent) needs a sign-in within the recent-auth window: confirm the password again (and
+    the face where the account has one)."""
+
+    code: str = ErrorCode.REAUTHENTICATION_REQUIRED
+    message = "For this change, confirm it is you: enter your password again."
+
+    def __init__(self, next_step: str, message: str | None = None) -> None:
+        super().__init__(next_step, message)
 
 
 class AccountLocked(FaceAuthError):

@@ -155,3 +155,32 @@ def test_face_reset_code_lets_the_user_enroll_again_once(
     headers = csrf_headers(client)
     again = client.post("/api/v1/face/recovery", json=body, headers=headers)
     assert again.status_code == 401  # used up
+
+
+def test_face_reset_ends_every_live_session_of_the_account(
+    client: TestClient, cli_env: Settings, mongo: MongoClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A full session signed in with the old face must not survive the reset (it could
+    enroll a new face with no code); another account's session is left alone."""
+    user = create_user(client, "resetlive")
+    bystander = create_user(client, "resetbystander")
+    ids = {}
+    for person in (user, bystander):
+        client.cookies.clear()
+        login(client, person["email"], PASSWORD)
+        ids[person["email"]] = client.get("/api/v1/me").json()["user"]["id"]
+    tokens = client.app.state.tokens
+    full = tokens.issue(ids[user["email"]], ["pwd", "face"], timedelta(minutes=30)).token
+    other = tokens.issue(ids[bystander["email"]], ["pwd", "face"], timedelta(minutes=30)).token
+
+    code, reset = run(capsys, "face", "reset", user["email"])
+    assert code == 0 and reset["sessions_ended"] == 2  # the password-only one and the full one
+
+    client.cookies.clear()
+    client.cookies.set("access_token", full)
+    assert client.get("/api/v1/me").status_code == 401
+    refused = client.post("/api/v1/face/enroll", json={"images": []}, headers=csrf_headers(client))
+    assert refused.status_code == 401
+    client.cookies.clear()
+    client.cookies.set("access_token", other)
+    assert client.get("/api/v1/me").status_code == 200
