@@ -7,6 +7,7 @@ from face_auth.business_val.passwords import PasswordHasher
 from face_auth.business_val.recent_auth import RecentAuthPolicy
 from face_auth.business_val.tokens import IssuedToken, TokenService
 from face_auth.business_val.validation import (
+    account_words,
     check_new_password,
     normalise_email,
     normalise_name,
@@ -105,7 +106,8 @@ class AccountService:
                 errors[field] = error
             else:
                 values[field] = value or ""
-        errors.update(check_new_password(request.password, request.password_confirm))
+        context = account_words(request.name, request.username, request.email)
+        errors.update(check_new_password(request.password, request.password_confirm, context))
         if errors:
             raise InvalidInput(errors)
         reservation = self._lockout.reserve_registration(client) if client else None
@@ -170,7 +172,8 @@ class AccountService:
         like logins'). Every other session of the user ends; returns how many did."""
         self.require_recent_auth(claims)
         user = self.current_user(claims)
-        errors = check_new_password(new_password, new_password_confirm)
+        context = account_words(user.name, user.username, user.email)
+        errors = check_new_password(new_password, new_password_confirm, context)
         if not errors and new_password == current_password:
             errors = {"new_password": "Choose a password different from the current one."}
         if errors:

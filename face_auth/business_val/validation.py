@@ -1,4 +1,5 @@
 import re
+from collections.abc import Iterable
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -17,6 +18,12 @@ def normalise_email(raw: str) -> tuple[str | None, str | None]:
     except EmailNotValidError:
         return None, "Enter a valid email address."
     return result.normalized.lower(), None
+
+
+def account_words(name: str, username: str, email: str) -> list[str]:
+    """What a password must not be built from: the name, the username, the email's local
+    part (the domain is usually a provider's)."""
+    return [name, username, email.rpartition("@")[0] or email]
 
 
 def normalise_username(raw: str) -> tuple[str | None, str | None]:
@@ -43,8 +50,11 @@ def normalise_name(raw: str) -> tuple[str | None, str | None]:
     return name, None
 
 
-def check_new_password(password: str, confirmation: str) -> dict[str, str]:
-    problem = password_problem(password)
+def check_new_password(
+    password: str, confirmation: str, context: Iterable[str] = ()
+) -> dict[str, str]:
+    """`context`: the account's username, email and name (see password_problem)."""
+    problem = password_problem(password, context)
     if problem:
         return {"password": problem}
     if password != confirmation:
