@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from controller import app_controller, auth_controller
 from controller.api_docs import install_api_docs
@@ -305,6 +306,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.middleware("http")(ensure_csrf_cookie)
     app.middleware("http")(time_requests)
     app.add_middleware(SecurityHeaders)
+    # Outermost: a request for another Host is refused before anything reads it.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
     install_error_handlers(app)
     if settings.api_docs:
         install_api_docs(app)
@@ -330,7 +333,20 @@ def main() -> None:
         require_installed_models(settings.models_dir, onnx=settings.face_embedder == "onnx")
     except ModelsMissingError as error:
         sys.exit(f"face_auth: {error}")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        **proxy_options(settings),
+    )
+
+
+def proxy_options(settings: Settings) -> dict[str, object]:
+    """uvicorn believes X-Forwarded-* only from the configured proxies: never by default (its
+    own default trusts loopback, or FORWARDED_ALLOW_IPS from the environment)."""
+    trusted = settings.forwarded_allow_ips.strip()
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or ""}
 
 
 if __name__ == "__main__":

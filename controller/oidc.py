@@ -116,9 +116,8 @@ class OidcRequest(OAuth2Request):
 
 
 def issuer_of(request: Request, settings: Settings) -> str:
-    if settings.oidc_issuer:
-        return settings.oidc_issuer.rstrip("/")
-    return f"{request.url.scheme}://{request.url.netloc}"
+    """From configuration only: a Host header never names the issuer (cache poisoning)."""
+    return settings.issuer
 
 
 def query_request(request: Request) -> OidcRequest:

@@ -1,5 +1,6 @@
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,17 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    # The public origin (https://auth.example.com): the OpenID Connect issuer unless
+    # oidc_issuer says otherwise. Unset: http://<host>:<port>, what `make run` prints.
+    public_url: str | None = None
+    # Host headers the app answers besides the public URL's and the issuer's (comma-separated;
+    # `*.example.com` allowed); any other gets 400 (TrustedHostMiddleware). Loopback by default,
+    # for `make run` (127.0.0.1 and localhost) and a container's own health check.
+    allowed_hosts: str = "127.0.0.1,localhost,[::1]"
+    # Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (comma-separated
+    # addresses or CIDR ranges, uvicorn's forwarded_allow_ips). Empty: no one's, not even
+    # loopback's; the client address is the peer's.
+    forwarded_allow_ips: str = ""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # /metrics answers only to this bearer token; unset, only to clients on this machine.
     metrics_token: SecretStr | None = None
@@ -146,8 +158,8 @@ class Settings(BaseSettings):
     # peak RSS of a loaded 2-core replica ~70 MB lower at the same speed (docs/performance.md).
     malloc_arenas: int = Field(default=2, ge=0)
 
-    # OpenID Connect provider (docs/oidc.md). The issuer URL; unset: this request's own
-    # scheme and host (set it in production, behind a proxy).
+    # OpenID Connect provider (docs/oidc.md). The issuer URL; unset: public_url (or its
+    # default), never a request's Host header.
     oidc_issuer: str | None = None
     # The ES256 key ring that signs ID tokens; unset: data_dir/oidc_keys.json, generated once
     # (mode 0600). `face-auth signing-key rotate` rotates it.
@@ -155,6 +167,34 @@ class Settings(BaseSettings):
     oidc_code_seconds: int = Field(default=60, ge=10, le=600)
     oidc_access_token_minutes: int = Field(default=10, ge=1, le=24 * 60)
     oidc_id_token_minutes: int = Field(default=10, ge=1, le=24 * 60)
+
+    @property
+    def public_origin(self) -> str:
+        """Where users and relying parties reach the app, from configuration only (never
+        from a request's Host header)."""
+        configured = self.public_url or self.oidc_issuer
+        if configured:
+            return configured.rstrip("/")
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host  # noqa: S104
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def issuer(self) -> str:
+        """The OpenID Connect issuer: oidc_issuer, else the public origin."""
+        return (self.oidc_issuer or self.public_origin).rstrip("/")
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """Every Host header the app answers: allowed_hosts, the public URL's and the
+        issuer's."""
+        hosts = [host.strip() for host in self.allowed_hosts.split(",") if host.strip()]
+        for url in (self.public_origin, self.issuer):
+            hostname = urlsplit(url).hostname
+            hostname = f"[{hostname}]" if hostname and ":" in hostname else hostname
+            if hostname and hostname not in hosts:
+                hosts.append(hostname)
+        return hosts
 
     @property
     def db_path(self) -> Path:

@@ -144,7 +144,8 @@ def test_wrong_step_up_passwords_count_like_logins(
 def test_granting_a_new_application_consent_needs_a_recent_sign_in(
     mongo: MongoClient, settings: Settings
 ) -> None:
-    with TestClient(create_app(settings), base_url="https://testserver",
+    https = settings.model_copy(update={"public_url": "https://testserver"})
+    with TestClient(create_app(https), base_url="https://testserver",
                     follow_redirects=False) as client:  # fmt: skip
         full_session(client, "consent")
         registered = add_client(client)
