@@ -9,6 +9,7 @@ from face_auth.business_val.tokens import IssuedToken, TokenService
 from face_auth.business_val.validation import (
     account_words,
     check_new_password,
+    identifier_skeletons,
     normalise_email,
     normalise_name,
     normalise_phone,
@@ -113,9 +114,16 @@ class AccountService:
         reservation = self._lockout.reserve_registration(client) if client else None
         try:
             password_hash = self._hasher.hash(request.password)
-            if self._users.exists(values["email"], values["username"]):
+            email_key, username_key = identifier_skeletons(values["email"], values["username"])
+            if self._users.exists(values["email"], values["username"], email_key, username_key):
                 raise AccountExists()
-            new_user = NewUser(**values, password_hash=password_hash, created_at=utc_now())
+            new_user = NewUser(
+                **values,
+                password_hash=password_hash,
+                created_at=utc_now(),
+                email_skeleton=email_key,
+                username_skeleton=username_key,
+            )
             user = self._users.add(new_user)  # AccountExists if a concurrent sign-up won
         finally:
             if reservation is not None:

@@ -117,7 +117,9 @@ class PersonalDataService:
         export: dict[str, object] = {
             "format": EXPORT_FORMAT,
             "exported_at": utc_now(),
-            "profile": user.model_dump(exclude={"password_hash"}),
+            "profile": user.model_dump(
+                exclude={"password_hash", "email_skeleton", "username_skeleton"}
+            ),
             "face_template": template_summary(self._embeddings.get(user.id)),
             "recovery_codes": {
                 "left": codes.recovery_codes_left,

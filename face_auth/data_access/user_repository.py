@@ -60,8 +60,16 @@ class UserRepository:
         return result.modified_count == 1
 
     @translate_unavailable
-    def exists(self, email: str, username: str) -> bool:
-        query = {"$or": [{"email": email}, {"username": username}]}
+    def exists(
+        self, email: str, username: str, email_skeleton: str = "", username_skeleton: str = ""
+    ) -> bool:
+        """An account with this email or username, or one that looks the same (skeletons)."""
+        alternatives: list[dict[str, str]] = [{"email": email}, {"username": username}]
+        if email_skeleton:
+            alternatives.append({"email_skeleton": email_skeleton})
+        if username_skeleton:
+            alternatives.append({"username_skeleton": username_skeleton})
+        query = {"$or": alternatives}
         return self._users.count_documents(query, limit=1) > 0
 
     @translate_unavailable
