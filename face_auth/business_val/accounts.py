@@ -26,6 +26,7 @@ from face_auth.constant import (
 from face_auth.data_access import AuditRepository, EmbeddingRepository, UserRepository
 from face_auth.entity import NewUser, SessionClaims, User
 from face_auth.exception import (
+    AccountDisabled,
     AccountExists,
     AccountLocked,
     FactorRequired,
@@ -163,6 +164,11 @@ class AccountService:
             self._observer.login_attempt(FACTOR_PASSWORD, "failure")
             raise InvalidCredentials()
         self._lockout.succeeded(reservation, account)
+        if user.locked_at is not None:  # after the same bcrypt work: timing tells nothing
+            self._audit.record("login_refused_locked", utc_now(), user.id)
+            log_event(logger, "login_refused_locked", user_id=user.id)
+            self._observer.login_attempt(FACTOR_PASSWORD, "disabled")
+            raise AccountDisabled()
         if self._hasher.needs_rehash(user.password_hash):  # the cost setting has risen
             self._users.set_password_hash(user.id, self._hasher.hash(password))
             log_event(logger, "password_rehashed", user_id=user.id)

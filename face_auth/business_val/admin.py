@@ -84,8 +84,23 @@ class AdminService:
         self._eraser.erase(self._user(email), "user_deleted_by_admin")
 
     def unlock(self, email: str) -> bool:
+        """Lift password holds on the address and an administrator's lock of the account."""
         normalised, _ = normalise_email(email)
-        return self._attempts.clear(normalised or email.strip().lower())
+        address = normalised or email.strip().lower()
+        user = self._users.get_by_email(address)
+        unlocked = user is not None and user.locked_at is not None
+        if user is not None and unlocked:
+            self._users.set_locked(user.id, None)
+            self._audit.record("account_unlocked_by_admin", utc_now(), user.id)
+        return self._attempts.clear(address) or unlocked
+
+    def lock(self, email: str) -> dict[str, object]:
+        """Lock the account until `users unlock`: no sign-in, and every session ends now."""
+        user = self._user(email)
+        self._users.set_locked(user.id, utc_now())
+        ended = end_all_sessions(self._sessions, user.id)
+        self._audit.record("account_locked_by_admin", utc_now(), user.id, sessions_ended=ended)
+        return {"locked": user.email, "sessions_ended": ended}
 
     def reset_face(self, email: str) -> dict[str, object]:
         """Delete the face template (shredding its data key), end every session of the account

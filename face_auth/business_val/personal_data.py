@@ -118,7 +118,7 @@ class PersonalDataService:
             "format": EXPORT_FORMAT,
             "exported_at": utc_now(),
             "profile": user.model_dump(
-                exclude={"password_hash", "email_skeleton", "username_skeleton"}
+                exclude={"password_hash", "email_skeleton", "username_skeleton", "locked_at"}
             ),
             "face_template": template_summary(self._embeddings.get(user.id)),
             "recovery_codes": {

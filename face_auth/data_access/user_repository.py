@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -58,6 +59,15 @@ class UserRepository:
             {"_id": object_id}, {"$set": {"password_hash": password_hash}}
         )
         return result.modified_count == 1
+
+    @translate_unavailable
+    def set_locked(self, user_id: str, locked_at: datetime | None) -> bool:
+        """Lock (a time) or unlock (None) the account; False when there is no such user."""
+        object_id = _object_id(user_id)
+        if object_id is None:
+            return False
+        result = self._users.update_one({"_id": object_id}, {"$set": {"locked_at": locked_at}})
+        return result.matched_count == 1
 
     @translate_unavailable
     def exists(

@@ -18,6 +18,8 @@ class NewUser(BaseModel):
     # comparison only. Empty on accounts registered before they existed.
     email_skeleton: str = ""
     username_skeleton: str = ""
+    # Set by an administrator (`face-auth users lock`): no sign-in until `users unlock`.
+    locked_at: datetime | None = None
 
 
 class User(NewUser):

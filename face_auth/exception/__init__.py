@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     NOT_AUTHENTICATED = "not_authenticated"
     INVALID_TOKEN = "invalid_token"  # noqa: S105 - an error code, not a secret
     FACTOR_REQUIRED = "factor_required"
+    ACCOUNT_DISABLED = "account_disabled"
     REAUTHENTICATION_REQUIRED = "reauthentication_required"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     CSRF_FAILED = "csrf_failed"
@@ -114,6 +115,14 @@ class AccountLocked(FaceAuthError):
         retry = f"Too many failed sign-in attempts. Try again in {retry_after} seconds."
         super().__init__(message or retry)
         self.retry_after = max(1, retry_after)
+
+
+class AccountDisabled(FaceAuthError):
+    """An administrator locked the account (`face-auth users lock`); told only to someone who
+    gave its right password."""
+
+    code: str = ErrorCode.ACCOUNT_DISABLED
+    message = "This account is locked. Contact your administrator."
 
 
 class CsrfFailed(FaceAuthError):

@@ -184,3 +184,26 @@ def test_face_reset_ends_every_live_session_of_the_account(
     client.cookies.clear()
     client.cookies.set("access_token", other)
     assert client.get("/api/v1/me").status_code == 200
+
+
+def test_locking_an_account_ends_its_sessions_until_unlocked(
+    client: TestClient, cli_env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    user = create_user(client, "lockme")
+    login(client, user["email"], PASSWORD)
+    user_id = client.get("/api/v1/me").json()["user"]["id"]
+    full = client.app.state.tokens.issue(user_id, ["pwd", "face"], timedelta(minutes=30)).token
+
+    code, locked = run(capsys, "users", "lock", user["email"])
+    assert code == 0 and locked == {"locked": user["email"], "sessions_ended": 2}
+    client.cookies.clear()
+    client.cookies.set("access_token", full)
+    assert client.get("/api/v1/me").status_code == 401
+    client.cookies.clear()
+    refused = login(client, user["email"], PASSWORD)
+    assert (refused.status_code, refused.json()["error"]) == (403, "account_disabled")
+    wrong = login(client, user["email"], "wrong password!")
+    assert wrong.status_code == 401  # a wrong password learns nothing about the lock
+
+    assert run(capsys, "users", "unlock", user["email"]) == (0, {"unlocked": True})
+    assert login(client, user["email"], PASSWORD).status_code == 200
