@@ -75,19 +75,28 @@ def uses_context(password: str, context: Iterable[str]) -> bool:
     return any(word in reading for word in words for reading in squashed)
 
 
-def password_problem(password: str, context: Iterable[str] = ()) -> str | None:
-    """Why `password` is unacceptable, or None. bcrypt reads only 72 bytes, so longer is refused
-    rather than silently truncated. `context`: the account's username, email local part and
-    name, refused (with the service's name) as the password or a part of it."""
-    if len(password) < PASSWORD_MIN_CHARS:
-        return f"Use at least {PASSWORD_MIN_CHARS} characters."
-    if len(password) > PASSWORD_MAX_CHARS:
-        return f"Use at most {PASSWORD_MAX_CHARS} characters."
+def bcrypt_problem(password: str) -> str | None:
+    """What bcrypt cannot take: more than 72 bytes (refused rather than silently truncated)
+    or a NUL byte."""
     if len(password.encode("utf-8")) > BCRYPT_MAX_BYTES:
         return (
             f"This password is longer than {BCRYPT_MAX_BYTES} bytes once encoded "
             "(accented letters and symbols count as several). Use a shorter one."
         )
+    if "\x00" in password:
+        return "A password may not contain a NUL character."
+    return None
+
+
+def password_problem(password: str, context: Iterable[str] = ()) -> str | None:
+    """Why `password` is unacceptable, or None. `context`: the account's username, email local
+    part and name, refused (with the service's name) as the password or a part of it."""
+    if len(password) < PASSWORD_MIN_CHARS:
+        return f"Use at least {PASSWORD_MIN_CHARS} characters."
+    if len(password) > PASSWORD_MAX_CHARS:
+        return f"Use at most {PASSWORD_MAX_CHARS} characters."
+    if problem := bcrypt_problem(password):
+        return problem
     if is_common(password):
         return COMMON_MESSAGE
     if uses_context(password, context):
@@ -116,7 +125,8 @@ class PasswordHasher:
         return self._context.needs_update(password_hash)
 
     def verify(self, password: str, password_hash: str | None) -> bool:
-        if len(password.encode("utf-8")) > BCRYPT_MAX_BYTES:
+        # bcrypt refuses a NUL byte (passlib raises): it never verifies, at the same cost.
+        if len(password.encode("utf-8")) > BCRYPT_MAX_BYTES or "\x00" in password:
             self._context.verify("x" * PASSWORD_MIN_CHARS, self._dummy_hash)
             return False
         if password_hash is None:

@@ -19,6 +19,14 @@ def test_verify_against_unknown_user_is_false(hasher: PasswordHasher) -> None:
     assert not hasher.verify("not-a-real-password", None)
 
 
+def test_a_nul_byte_never_verifies_and_is_refused(hasher: PasswordHasher) -> None:
+    """bcrypt refuses NUL: a login with one must be a plain failure, not a server error."""
+    hashed = hasher.hash("correct horse battery")
+    assert not hasher.verify("correct horse battery\x00", hashed)
+    assert not hasher.verify("\x00", None)
+    assert "NUL" in (password_problem("correct horse\x00battery") or "")
+
+
 def test_password_longer_than_72_bytes_never_verifies(hasher: PasswordHasher) -> None:
     # bcrypt would compare only the first 72 bytes; a longer password must not slip through.
     base = "a" * 72
