@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CollectorRegistry
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from controller import app_controller, auth_controller
 from controller.api_docs import install_api_docs
@@ -51,6 +52,7 @@ from face_auth.business_val.oidc import oidc_policy, oidc_revocation, oidc_servi
 from face_auth.business_val.one_time_codes import OneTimeCodes
 from face_auth.business_val.password_lockout import LockoutPolicy, PasswordLockout
 from face_auth.business_val.personal_data import AccountEraser, PersonalDataService
+from face_auth.business_val.recent_auth import RecentAuthPolicy
 from face_auth.business_val.signing_keys import SigningKeys
 from face_auth.business_val.template_protection import protect_templates
 from face_auth.config import Settings, load_or_create_secret, template_master_keys
@@ -253,6 +255,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             tokens=tokens,
             password_token_lifetime=timedelta(minutes=settings.password_token_minutes),
             session_token_lifetime=timedelta(minutes=settings.session_token_minutes),
+            recent_auth=RecentAuthPolicy(timedelta(minutes=settings.recent_auth_minutes)),
             observer=app.state.metrics,
         )
         app.state.tokens = tokens
@@ -306,6 +309,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.middleware("http")(ensure_csrf_cookie)
     app.middleware("http")(time_requests)
     app.add_middleware(SecurityHeaders)
+    # Outermost: a request for another Host is refused before anything reads it.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
     install_error_handlers(app)
     if settings.api_docs:
         install_api_docs(app)
@@ -331,7 +336,20 @@ def main() -> None:
         require_installed_models(settings.models_dir, onnx=settings.face_embedder == "onnx")
     except ModelsMissingError as error:
         sys.exit(f"face_auth: {error}")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        **proxy_options(settings),
+    )
+
+
+def proxy_options(settings: Settings) -> dict[str, object]:
+    """uvicorn believes X-Forwarded-* only from the configured proxies: never by default (its
+    own default trusts loopback, or FORWARDED_ALLOW_IPS from the environment)."""
+    trusted = settings.forwarded_allow_ips.strip()
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or ""}
 
 
 if __name__ == "__main__":

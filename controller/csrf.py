@@ -4,6 +4,11 @@
 - the token sent in the X-CSRF-Token header or the csrf_token form field must equal the CSRF
   cookie, and be signed by this server for the session it is sent with (the access token's
   jti, or "anonymous"): a planted cookie, or a token of another session, fails.
+
+The decision is taken before the body of an upload is read: multipart and JSON requests (the
+face uploads, the API) must carry the token in the header; only the pages' url-encoded forms
+(bounded at max_form_bytes by BodySizeLimit) are parsed for the csrf_token field. A refused
+upload is never read, let alone spooled to disk.
 """
 
 import hashlib
@@ -121,8 +126,8 @@ async def verify_csrf(request: Request) -> None:
     cookie = request.app.state.cookies.read_csrf(request)
     sent = request.headers.get(CSRF_HEADER)
     content_type = request.headers.get("content-type", "")
-    if not sent and content_type.startswith(("application/x-www-form-urlencoded", "multipart/")):
-        form = await request.form(max_files=32, max_fields=50)
+    if not sent and content_type.startswith("application/x-www-form-urlencoded"):
+        form = await request.form(max_files=0, max_fields=50)
         field = form.get(CSRF_FORM_FIELD)
         sent = field if isinstance(field, str) else None
     csrf: CsrfTokens = request.app.state.csrf

@@ -13,6 +13,7 @@ from controller.rendering import render
 from controller.steps import PAGE_FOR_STEP
 from face_auth.constant import NEXT_ENROLLMENT_CODE, NEXT_LOGIN
 from face_auth.exception import (
+    AccountDisabled,
     AccountExists,
     AccountLocked,
     ChallengeRefused,
@@ -44,6 +45,7 @@ STATUS_FOR_ERROR: dict[type[FaceAuthError], int] = {
     AccountLocked: 429,
     InvalidInput: 422,
     AccountExists: 409,
+    AccountDisabled: 403,
     InvalidCredentials: 401,
     NotAuthenticated: 401,
     FactorRequired: 401,

@@ -149,9 +149,8 @@ class OidcRequest(OAuth2Request):
 
 
 def issuer_of(request: Request, settings: Settings) -> str:
-    if settings.oidc_issuer:
-        return settings.oidc_issuer.rstrip("/")
-    return f"{request.url.scheme}://{request.url.netloc}"
+    """From configuration only: a Host header never names the issuer (cache poisoning)."""
+    return settings.issuer
 
 
 def query_request(request: Request) -> OidcRequest:
@@ -805,8 +804,9 @@ def authorize_decision(
     claims: ClaimsDep,
     decision: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    """The consent form: the request is in the query string again and is validated again."""
-    accounts.require_full_session(claims)
+    """The consent form: the request is in the query string again and is validated again.
+    Granting a new consent is a sensitive change: it needs a recent sign-in (step-up)."""
+    accounts.require_recent_auth(claims)
     end_user = authorized_user(oidc, claims)
     try:
         oauth_request = query_request(request)

@@ -31,6 +31,18 @@ class AccountDeleteIn(BaseModel):
     password: str = Field(max_length=1000)
 
 
+class ReauthenticateIn(BaseModel):
+    password: str = Field(max_length=1000)
+
+
+class StepUpOut(BaseModel):
+    """`next`: `application` (this session may now change factors) or `verify_face` (a new
+    password-only session: verify the face to get a freshly authenticated full session)."""
+
+    next: str
+    redirect: str
+
+
 class UserOut(BaseModel):
     id: str
     name: str

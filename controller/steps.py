@@ -3,6 +3,7 @@ from face_auth.constant import (
     NEXT_ENROLL_FACE,
     NEXT_ENROLLMENT_CODE,
     NEXT_LOGIN,
+    NEXT_REAUTHENTICATE,
     NEXT_VERIFY_FACE,
 )
 
@@ -12,4 +13,5 @@ PAGE_FOR_STEP = {
     NEXT_ENROLLMENT_CODE: "/application/face/recover",
     NEXT_APPLICATION: "/application/",
     NEXT_LOGIN: "/auth/login",
+    NEXT_REAUTHENTICATE: "/auth/reauthenticate",
 }

@@ -45,6 +45,8 @@ def settings(mongo_server: EmbeddedMongoServer, tmp_path: Path) -> Settings:
         # Tests not about liveness post still photos without a challenge; tests/api/
         # test_liveness*.py run with the default (challenge) and passive modes.
         liveness="off",
+        # TestClient's host: the public origin (and so the only Host besides loopback).
+        public_url="http://testserver",
     )
 
 

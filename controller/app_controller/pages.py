@@ -68,7 +68,7 @@ def application_without_slash() -> Response:
 
 @router.get("/application/account/delete")
 def account_delete_page(request: Request, accounts: AccountsDep, claims: ClaimsDep) -> Response:
-    accounts.require_full_session(claims)
+    accounts.require_recent_auth(claims)
     return render(request, "delete_account.html", {"errors": {}})
 
 

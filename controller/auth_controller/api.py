@@ -17,11 +17,14 @@ from controller.schemas import (
     LoginIn,
     MeOut,
     PasswordChangeIn,
+    ReauthenticateIn,
     RegistrationIn,
     SessionOut,
+    StepUpOut,
     UserOut,
     UserRefOut,
 )
+from controller.steps import PAGE_FOR_STEP
 from face_auth.business_val import RegistrationRequest
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -85,6 +88,27 @@ async def change_password(
         client_address(request),
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/sessions/reauthenticate")
+async def reauthenticate(
+    body: ReauthenticateIn,
+    request: Request,
+    response: Response,
+    accounts: AccountsDep,
+    passwords: PasswordPoolDep,
+    cookies: CookiesDep,
+    claims: ClaimsDep,
+) -> StepUpOut:
+    """The step-up a factor change asks for (`reauthentication_required`) once the sign-in is
+    older than the recent-auth window: the password again; where the account has a face, the
+    answer is a new password-only session and `next: verify_face`."""
+    result = await passwords.run(
+        accounts.reauthenticate, claims, body.password, client_address(request)
+    )
+    if result.issued is not None:
+        cookies.set_access(response, request, result.issued)
+    return StepUpOut(next=result.next_step, redirect=PAGE_FOR_STEP[result.next_step])
 
 
 @router.post("/sessions/revoke-all", status_code=status.HTTP_204_NO_CONTENT)

@@ -110,7 +110,7 @@ async def login_submit(
 
 @router.get("/password")
 def password_page(request: Request, accounts: AccountsDep, claims: ClaimsDep) -> Response:
-    accounts.require_full_session(claims)
+    accounts.require_recent_auth(claims)
     return render(request, "password.html", {"errors": {}})
 
 
@@ -137,6 +137,34 @@ async def password_submit(
         context = {"errors": error.fields, "message": error.message}
         return render(request, "password.html", context, status_code=422)
     return RedirectResponse("/application/?password_changed=1", status_code=303)
+
+
+@router.get("/reauthenticate")
+def reauthenticate_page(request: Request, accounts: AccountsDep, claims: ClaimsDep) -> Response:
+    accounts.require_full_session(claims)
+    return render(request, "reauthenticate.html", {"errors": {}})
+
+
+@router.post("/reauthenticate")
+async def reauthenticate_submit(
+    request: Request,
+    accounts: AccountsDep,
+    passwords: PasswordPoolDep,
+    cookies: CookiesDep,
+    claims: ClaimsDep,
+    password: FormText = "",
+) -> Response:
+    try:
+        result = await passwords.run(
+            accounts.reauthenticate, claims, password, client_address(request)
+        )
+    except InvalidInput as error:
+        context = {"errors": error.fields, "message": error.message}
+        return render(request, "reauthenticate.html", context, status_code=422)
+    response = RedirectResponse(PAGE_FOR_STEP[result.next_step], status_code=303)
+    if result.issued is not None:
+        cookies.set_access(response, request, result.issued)
+    return response
 
 
 @router.post("/sign-out-everywhere")

@@ -4,9 +4,12 @@ from datetime import timedelta
 from face_auth.business_val.observer import AuthObserver, NullObserver
 from face_auth.business_val.password_lockout import PasswordLockout
 from face_auth.business_val.passwords import PasswordHasher
+from face_auth.business_val.recent_auth import RecentAuthPolicy
 from face_auth.business_val.tokens import IssuedToken, TokenService
 from face_auth.business_val.validation import (
+    account_words,
     check_new_password,
+    identifier_skeletons,
     normalise_email,
     normalise_name,
     normalise_phone,
@@ -17,17 +20,20 @@ from face_auth.constant import (
     FACTOR_PASSWORD,
     NEXT_APPLICATION,
     NEXT_ENROLL_FACE,
+    NEXT_REAUTHENTICATE,
     NEXT_VERIFY_FACE,
 )
 from face_auth.data_access import AuditRepository, EmbeddingRepository, UserRepository
 from face_auth.entity import NewUser, SessionClaims, User
 from face_auth.exception import (
+    AccountDisabled,
     AccountExists,
     AccountLocked,
     FactorRequired,
     InvalidCredentials,
     InvalidInput,
     InvalidToken,
+    ReauthenticationRequired,
 )
 from face_auth.logger import get_logger, log_event
 from face_auth.utils import utc_now
@@ -51,6 +57,15 @@ class LoginResult:
     next_step: str
 
 
+@dataclass(frozen=True)
+class StepUpResult:
+    """A step-up's outcome: the next step, and a new password-only session when the face is
+    asked next (None: the current session was marked as freshly authenticated)."""
+
+    next_step: str
+    issued: IssuedToken | None = None
+
+
 class AccountService:
     def __init__(
         self,
@@ -63,6 +78,7 @@ class AccountService:
         tokens: TokenService,
         password_token_lifetime: timedelta,
         session_token_lifetime: timedelta,
+        recent_auth: RecentAuthPolicy,
         observer: AuthObserver | None = None,
     ) -> None:
         self._observer = observer or NullObserver()
@@ -74,6 +90,7 @@ class AccountService:
         self._tokens = tokens
         self._password_token_lifetime = password_token_lifetime
         self._session_token_lifetime = session_token_lifetime
+        self._recent_auth = recent_auth
 
     def register(self, request: RegistrationRequest, client: str | None = None) -> User:
         """Create the account. Whether the email or username is taken, the same bcrypt work is
@@ -91,15 +108,23 @@ class AccountService:
                 errors[field] = error
             else:
                 values[field] = value or ""
-        errors.update(check_new_password(request.password, request.password_confirm))
+        context = account_words(request.name, request.username, request.email)
+        errors.update(check_new_password(request.password, request.password_confirm, context))
         if errors:
             raise InvalidInput(errors)
         reservation = self._lockout.reserve_registration(client) if client else None
         try:
             password_hash = self._hasher.hash(request.password)
-            if self._users.exists(values["email"], values["username"]):
+            email_key, username_key = identifier_skeletons(values["email"], values["username"])
+            if self._users.exists(values["email"], values["username"], email_key, username_key):
                 raise AccountExists()
-            new_user = NewUser(**values, password_hash=password_hash, created_at=utc_now())
+            new_user = NewUser(
+                **values,
+                password_hash=password_hash,
+                created_at=utc_now(),
+                email_skeleton=email_key,
+                username_skeleton=username_key,
+            )
             user = self._users.add(new_user)  # AccountExists if a concurrent sign-up won
         finally:
             if reservation is not None:
@@ -139,6 +164,11 @@ class AccountService:
             self._observer.login_attempt(FACTOR_PASSWORD, "failure")
             raise InvalidCredentials()
         self._lockout.succeeded(reservation, account)
+        if user.locked_at is not None:  # after the same bcrypt work: timing tells nothing
+            self._audit.record("login_refused_locked", utc_now(), user.id)
+            log_event(logger, "login_refused_locked", user_id=user.id)
+            self._observer.login_attempt(FACTOR_PASSWORD, "disabled")
+            raise AccountDisabled()
         if self._hasher.needs_rehash(user.password_hash):  # the cost setting has risen
             self._users.set_password_hash(user.id, self._hasher.hash(password))
             log_event(logger, "password_rehashed", user_id=user.id)
@@ -152,11 +182,12 @@ class AccountService:
         new_password_confirm: str,
         client: str | None = None,
     ) -> int:
-        """Needs both factors and the current password (its guesses count like logins').
-        Every other session of the user ends; returns how many did."""
-        self.require_full_session(claims)
+        """Needs a recent sign-in with both factors and the current password (its guesses count
+        like logins'). Every other session of the user ends; returns how many did."""
+        self.require_recent_auth(claims)
         user = self.current_user(claims)
-        errors = check_new_password(new_password, new_password_confirm)
+        context = account_words(user.name, user.username, user.email)
+        errors = check_new_password(new_password, new_password_confirm, context)
         if not errors and new_password == current_password:
             errors = {"new_password": "Choose a password different from the current one."}
         if errors:
@@ -176,15 +207,52 @@ class AccountService:
     def confirm_password(
         self, claims: SessionClaims, password: str, client: str | None = None
     ) -> User:
-        """For a sensitive action: both factors and the current password again (its guesses
-        count like logins'). Returns the user."""
-        self.require_full_session(claims)
+        """For a sensitive action: a recent sign-in with both factors and the current password
+        again (its guesses count like logins'). Returns the user."""
+        self.require_recent_auth(claims)
         user = self.current_user(claims)
         try:
             return self._check_password(user.email, password, client)
         except InvalidCredentials as error:
             fields = {"password": "This is not your current password."}
             raise InvalidInput(fields, "Your current password is not right.") from error
+
+    def require_recent_auth(self, claims: SessionClaims) -> None:
+        """Raise unless this session may change an authentication factor now (RecentAuthPolicy):
+        FactorRequired without both factors, ReauthenticationRequired when its sign-in is
+        older than the window."""
+        self.require_full_session(claims)
+        if not self._recent_auth.decide(claims, utc_now()).recent:
+            self._audit.record("reauthentication_required", utc_now(), claims.sub)
+            log_event(logger, "reauthentication_required", user_id=claims.sub)
+            raise ReauthenticationRequired(NEXT_REAUTHENTICATE)
+
+    def reauthenticate(
+        self, claims: SessionClaims, password: str, client: str | None = None
+    ) -> StepUpResult:
+        """The step-up of a full session: the password again (its guesses count like logins').
+        Where the account has a face, the face too: this session ends and a password-only one
+        is issued, whose face step gives a freshly authenticated full session. Without a face
+        template, this session is marked as freshly authenticated."""
+        self.require_full_session(claims)
+        user = self.current_user(claims)
+        try:
+            self._check_password(user.email, password, client)
+        except InvalidCredentials as error:
+            fields = {"password": "This is not your current password."}
+            raise InvalidInput(fields, "Your current password is not right.") from error
+        if self._embeddings.has_template(user.id):
+            if not self._tokens.revoke(claims):
+                raise InvalidToken()
+            issued = self._tokens.issue(user.id, [FACTOR_PASSWORD], self._password_token_lifetime)
+            self._audit.record("step_up_password_verified", utc_now(), user.id)
+            log_event(logger, "step_up_password_verified", user_id=user.id, face_next=True)
+            return StepUpResult(next_step=NEXT_VERIFY_FACE, issued=issued)
+        if not self._tokens.reauthenticated(claims):
+            raise InvalidToken()
+        self._audit.record("reauthenticated", utc_now(), user.id)
+        log_event(logger, "reauthenticated", user_id=user.id, face_next=False)
+        return StepUpResult(next_step=NEXT_APPLICATION)
 
     def sign_out_everywhere(self, claims: SessionClaims) -> int:
         """End every session of the user, this one included (needs both factors)."""
@@ -223,9 +291,13 @@ class AccountService:
     def grant_face_factor(self, claims: SessionClaims) -> IssuedToken:
         """Exchange a password-only session for a full one (new jti). The old one is revoked
         first, conditionally: if it was revoked (too many tries, logout) or expired meanwhile,
-        nothing is issued."""
+        nothing is issued. Its auth_time (for the recent-auth window) is the password step's,
+        the older of the two proofs."""
         if not self._tokens.revoke(claims):
             raise InvalidToken()
         return self._tokens.issue(
-            claims.sub, [FACTOR_PASSWORD, FACTOR_FACE], self._session_token_lifetime
+            claims.sub,
+            [FACTOR_PASSWORD, FACTOR_FACE],
+            self._session_token_lifetime,
+            auth_time=claims.iat,
         )

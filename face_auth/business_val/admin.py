@@ -3,9 +3,11 @@
 from datetime import timedelta
 from pathlib import Path
 
+from face_auth.business_val.oidc import oidc_revocation
 from face_auth.business_val.one_time_codes import OneTimeCodes
 from face_auth.business_val.personal_data import AccountEraser
 from face_auth.business_val.template_protection import protect_templates
+from face_auth.business_val.tokens import end_all_sessions
 from face_auth.business_val.validation import normalise_email
 from face_auth.data_access import (
     AuditRepository,
@@ -52,6 +54,7 @@ class AdminService:
         self._face_attempts = FaceAttemptRepository(database)
         self._recovery_codes = RecoveryCodeRepository(database)
         self._users = UserRepository(database)
+        self._delegations = oidc_revocation(database)
         self._embeddings = EmbeddingRepository(database, cipher)
         self._sessions = SessionRepository(database)
         self._attempts = LoginAttemptRepository(database)
@@ -83,20 +86,38 @@ class AdminService:
         self._eraser.erase(self._user(email), "user_deleted_by_admin")
 
     def unlock(self, email: str) -> bool:
+        """Lift password holds on the address and an administrator's lock of the account."""
         normalised, _ = normalise_email(email)
-        return self._attempts.clear(normalised or email.strip().lower())
+        address = normalised or email.strip().lower()
+        user = self._users.get_by_email(address)
+        unlocked = user is not None and user.locked_at is not None
+        if user is not None and unlocked:
+            self._users.set_locked(user.id, None)
+            self._audit.record("account_unlocked_by_admin", utc_now(), user.id)
+        return self._attempts.clear(address) or unlocked
+
+    def lock(self, email: str) -> dict[str, object]:
+        """Lock the account until `users unlock`: no sign-in, and every session ends now."""
+        user = self._user(email)
+        self._users.set_locked(user.id, utc_now())
+        ended = end_all_sessions(self._sessions, self._delegations, user.id)
+        self._audit.record("account_locked_by_admin", utc_now(), user.id, sessions_ended=ended)
+        return {"locked": user.email, "sessions_ended": ended}
 
     def reset_face(self, email: str) -> dict[str, object]:
-        """Delete the face template (shredding its data key) and lift any face hold; return a
-        one-time enrollment code for the administrator to hand to the user, who enrolls again
-        with it (the password alone no longer puts a face on the account)."""
+        """Delete the face template (shredding its data key), end every session of the account
+        (a session signed in with the old face must not enroll a new one) and lift any face
+        hold; return a one-time enrollment code for the administrator to hand to the user, who
+        enrolls again with it (the password alone no longer puts a face on the account)."""
         user = self._user(email)
+        ended = end_all_sessions(self._sessions, self._delegations, user.id)
         deleted = self._embeddings.delete(user.id)
         self._face_attempts.reset(user.id)
-        self._audit.record("face_reset_by_admin", utc_now(), user.id)
+        self._audit.record("face_reset_by_admin", utc_now(), user.id, sessions_ended=ended)
         issued = self._codes.issue_enrollment_code(user.id, self._enrollment_code_lifetime)
         return {
             "reset": deleted,
+            "sessions_ended": ended,
             "enrollment_code": issued.code,
             "expires_at": issued.expires_at.isoformat(),
         }

@@ -317,25 +317,31 @@ class FaceService:
     def redeem_code(self, claims: SessionClaims, code: str) -> str:
         """A recovery code or an administrator's enrollment code lets this password-only session
         enroll a face (replacing any template). The code is burnt. A wrong code spends one of
-        the session's face tries."""
+        the session's face tries and counts in the account's face hold (one hold rule for
+        faces and codes, NIST SP 800-63B 5.2.2): it is reserved before the code is looked at,
+        and only a right code (or a face match) resets it."""
         if claims.is_full:
             raise InvalidInput(
                 {"code": "Not needed: you are signed in with both factors."},
                 "You can enroll a new face directly.",
             )
         self._live_state(claims)
+        self._limiter.check(claims.sub)
         attempt = self._reserve_session_attempt(claims)
+        counted = self._limiter.reserve(claims.sub)
         via = self._codes.use(claims.sub, code)
         if via is None:
+            self._limiter.failed(claims.sub, counted)
             self._end_if_spent(claims, attempt)
             raise InvalidCode()
+        self._limiter.matched(claims.sub)
         if not self._sessions.authorize_enrollment(claims.jti, via, utc_now()):
             raise InvalidToken()
         return via
 
     def regenerate_codes(self, claims: SessionClaims) -> list[str]:
-        """A new set of recovery codes (the old ones stop working). Needs a full session."""
-        self._accounts.require_full_session(claims)
+        """A new set of recovery codes (the old ones stop working). Needs a recent sign-in."""
+        self._accounts.require_recent_auth(claims)
         return self._codes.regenerate(claims.sub)
 
     def status(self, claims: SessionClaims) -> FaceStatus:
@@ -353,8 +359,8 @@ class FaceService:
         )
 
     def delete(self, claims: SessionClaims) -> bool:
-        """Remove the user's biometric data and shred its data key. Needs a full session."""
-        self._accounts.require_full_session(claims)
+        """Remove the user's biometric data and shred its data key. Needs a recent sign-in."""
+        self._accounts.require_recent_auth(claims)
         deleted = self._embeddings.delete(claims.sub)
         if self._liveness is not None:
             self._liveness.forget(claims.sub)
@@ -368,8 +374,10 @@ class FaceService:
 
     def _enroll_access(self, claims: SessionClaims, state: SessionFaceState) -> str:
         """Only the owner puts a face on the account: a full session, a session a one-time code
-        was used for, or the password alone for the first enrollment soon after registering."""
+        was used for, or the password alone for the first enrollment soon after registering.
+        A full session re-enrolls only within the recent-auth window (else: step up)."""
         if claims.is_full:
+            self._accounts.require_recent_auth(claims)
             return VIA_FULL_SESSION
         if state.enrollment_authorized_by is not None:
             return state.enrollment_authorized_by

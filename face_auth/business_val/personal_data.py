@@ -8,6 +8,7 @@ from face_auth.business_val.accounts import AccountService
 from face_auth.business_val.face import template_usable
 from face_auth.business_val.oidc import oidc_revocation
 from face_auth.business_val.one_time_codes import OneTimeCodes
+from face_auth.business_val.tokens import end_all_sessions
 from face_auth.data_access import (
     AuditRepository,
     EmbeddingRepository,
@@ -57,8 +58,7 @@ class AccountEraser:
 
     def erase(self, user: User, event: str) -> int:
         """Returns how many live sessions ended; records `event` in the audit log."""
-        ended = self._sessions.revoke_all_for_user(user.id, utc_now())
-        self._delegations.end_all(user.id)
+        ended = end_all_sessions(self._sessions, self._delegations, user.id)
         for grant in self._consents.list_for_user(user.id):
             self._consents.remove(user.id, grant.client_id)
         self._embeddings.delete(user.id)
@@ -117,7 +117,9 @@ class PersonalDataService:
         export: dict[str, object] = {
             "format": EXPORT_FORMAT,
             "exported_at": utc_now(),
-            "profile": user.model_dump(exclude={"password_hash"}),
+            "profile": user.model_dump(
+                exclude={"password_hash", "email_skeleton", "username_skeleton", "locked_at"}
+            ),
             "face_template": template_summary(self._embeddings.get(user.id)),
             "recovery_codes": {
                 "left": codes.recovery_codes_left,

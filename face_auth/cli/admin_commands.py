@@ -49,7 +49,7 @@ def _check(admin: AdminService, _: argparse.Namespace) -> tuple[int, object]:
 
 
 def add_admin_commands(commands: argparse._SubParsersAction) -> None:
-    users = commands.add_parser("users", help="list, show, delete or unlock users")
+    users = commands.add_parser("users", help="list, show, delete, lock or unlock users")
     users_commands = users.add_subparsers(dest="users_command", required=True)
     users_commands.add_parser("list").set_defaults(
         handler=_run(lambda admin, _: (0, admin.list_users()))
@@ -58,6 +58,7 @@ def add_admin_commands(commands: argparse._SubParsersAction) -> None:
         ("show", lambda admin, args: (0, admin.show_user(args.email))),
         ("delete", _delete),
         ("unlock", lambda admin, args: (0, {"unlocked": admin.unlock(args.email)})),
+        ("lock", lambda admin, args: (0, admin.lock(args.email))),
     ):
         command = users_commands.add_parser(name)
         command.add_argument("email", metavar="EMAIL")

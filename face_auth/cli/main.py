@@ -36,6 +36,9 @@ def serve(_: argparse.Namespace, settings: Settings) -> int:
         host=settings.host,
         port=settings.port,
         log_config=None,
+        # X-Forwarded-* only from the configured proxies (the same rule as app.proxy_options).
+        proxy_headers=bool(settings.forwarded_allow_ips.strip()),
+        forwarded_allow_ips=settings.forwarded_allow_ips.strip(),
         app_dir=str(Path.cwd()),  # app.py sits beside templates/ and static/, not in the package
     )
     return 0

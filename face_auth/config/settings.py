@@ -1,5 +1,6 @@
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,17 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    # The public origin (https://auth.example.com): the OpenID Connect issuer unless
+    # oidc_issuer says otherwise. Unset: http://<host>:<port>, what `make run` prints.
+    public_url: str | None = None
+    # Host headers the app answers besides the public URL's and the issuer's (comma-separated;
+    # `*.example.com` allowed); any other gets 400 (TrustedHostMiddleware). Loopback by default,
+    # for `make run` (127.0.0.1 and localhost) and a container's own health check.
+    allowed_hosts: str = "127.0.0.1,localhost,[::1]"
+    # Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (comma-separated
+    # addresses or CIDR ranges, uvicorn's forwarded_allow_ips). Empty: no one's, not even
+    # loopback's; the client address is the peer's.
+    forwarded_allow_ips: str = ""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # /metrics answers only to this bearer token; unset, only to clients on this machine.
     metrics_token: SecretStr | None = None
@@ -49,6 +61,10 @@ class Settings(BaseSettings):
     # re-wrapped under the current key at start-up (or by `face-auth keys rotate`).
     template_previous_master_keys: SecretStr | None = None
     password_token_minutes: int = Field(default=5, ge=1, le=60)
+    # Changing a factor (face, recovery codes, password), deleting the account or consenting
+    # to a new application needs a sign-in with both factors within this many minutes;
+    # otherwise the password again (and the face, where the account has one) first.
+    recent_auth_minutes: int = Field(default=5, ge=1, le=24 * 60)
     session_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
     # None: Secure cookies exactly when the request came over https.
     cookie_secure: bool | None = None
@@ -96,9 +112,10 @@ class Settings(BaseSettings):
     face_working_max_side: int = Field(default=1600, ge=320)
     # Failed face verifications allowed per password login before the password is asked again.
     face_max_failures: int = Field(default=3, ge=1)
-    # Per account, across password logins (NIST SP 800-63B 5.2.3): after this many consecutive
-    # face failures the face step is held off, first for face_hold_seconds, doubling with each
-    # further failure up to face_hold_max_seconds. Only a successful face match resets it.
+    # Per account, across password logins (NIST SP 800-63B 5.2.2, 5.2.3): after this many
+    # consecutive face failures or wrong recovery/enrollment codes the face step (and code
+    # entry) is held off, first for face_hold_seconds, doubling with each further failure up
+    # to face_hold_max_seconds. Only a face match or a right code resets it.
     face_account_max_failures: int = Field(default=5, ge=1, le=10)
     face_hold_seconds: int = Field(default=30, ge=30)
     face_hold_max_seconds: int = Field(default=3600, ge=30)
@@ -153,8 +170,8 @@ class Settings(BaseSettings):
     # peak RSS of a loaded 2-core replica ~70 MB lower at the same speed (docs/performance.md).
     malloc_arenas: int = Field(default=2, ge=0)
 
-    # OpenID Connect provider (docs/oidc.md). The issuer URL; unset: this request's own
-    # scheme and host (set it in production, behind a proxy).
+    # OpenID Connect provider (docs/oidc.md). The issuer URL; unset: public_url (or its
+    # default), never a request's Host header.
     oidc_issuer: str | None = None
     # The ES256 key ring that signs ID tokens; unset: data_dir/oidc_keys.json, generated once
     # (mode 0600). `face-auth signing-key rotate` rotates it.
@@ -165,6 +182,34 @@ class Settings(BaseSettings):
     # Refresh tokens (scope offline_access): one family per sign-in, rotated on each use, dead
     # this many days after the sign-in whatever the rotations.
     oidc_refresh_token_days: int = Field(default=30, ge=1, le=365)
+
+    @property
+    def public_origin(self) -> str:
+        """Where users and relying parties reach the app, from configuration only (never
+        from a request's Host header)."""
+        configured = self.public_url or self.oidc_issuer
+        if configured:
+            return configured.rstrip("/")
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host  # noqa: S104
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def issuer(self) -> str:
+        """The OpenID Connect issuer: oidc_issuer, else the public origin."""
+        return (self.oidc_issuer or self.public_origin).rstrip("/")
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """Every Host header the app answers: allowed_hosts, the public URL's and the
+        issuer's."""
+        hosts = [host.strip() for host in self.allowed_hosts.split(",") if host.strip()]
+        for url in (self.public_origin, self.issuer):
+            hostname = urlsplit(url).hostname
+            hostname = f"[{hostname}]" if hostname and ":" in hostname else hostname
+            if hostname and hostname not in hosts:
+                hosts.append(hostname)
+        return hosts
 
     @property
     def db_path(self) -> Path:

@@ -9,6 +9,9 @@ CSRF_FORM_FIELD: Final = "csrf_token"
 # Where the sign-in continues after the face step: an OpenID Connect authorization request.
 RETURN_TO_COOKIE: Final = "return_to"
 
+# The service's own names, refused inside passwords (business_val/passwords.py).
+SERVICE_NAMES: Final = ("face_auth", "faceauth", "face-auth", "face auth")
+
 FACTOR_PASSWORD: Final = "pwd"  # noqa: S105 - a factor name (RFC 8176 amr), not a password
 FACTOR_FACE: Final = "face"
 
@@ -16,6 +19,8 @@ NEXT_ENROLL_FACE: Final = "enroll_face"
 NEXT_VERIFY_FACE: Final = "verify_face"
 NEXT_LOGIN: Final = "login"
 NEXT_APPLICATION: Final = "application"
+# A factor change on a session whose sign-in is older than the recent-auth window.
+NEXT_REAUTHENTICATE: Final = "reauthenticate"
 # Enrollment needs a recovery code or an administrator's enrollment code first.
 NEXT_ENROLLMENT_CODE: Final = "enrollment_code"
 

@@ -44,7 +44,13 @@ COLLECTIONS = (
 )
 # What ensure_indexes creates; `face-auth db check` compares against it.
 EXPECTED_INDEXES = {
-    USERS_COLLECTION: {"_id_", "email_unique", "username_unique"},
+    USERS_COLLECTION: {
+        "_id_",
+        "email_unique",
+        "username_unique",
+        "email_skeleton",
+        "username_skeleton",
+    },
     EMBEDDINGS_COLLECTION: {"_id_", "user_id_unique"},
     SESSIONS_COLLECTION: {"_id_", "expiry_ttl", "user_id"},
     AUDIT_COLLECTION: {"_id_", "user_id", "retention_ttl"},
@@ -87,6 +93,9 @@ class Database:
         users = self.db[USERS_COLLECTION]
         users.create_index([("email", ASCENDING)], unique=True, name="email_unique")
         users.create_index([("username", ASCENDING)], unique=True, name="username_unique")
+        # Look-alike checks at registration (not unique: older accounts have none).
+        for key in ("email_skeleton", "username_skeleton"):
+            users.create_index([(key, ASCENDING)], name=key)
         self.db[EMBEDDINGS_COLLECTION].create_index(
             [("user_id", ASCENDING)], unique=True, name="user_id_unique"
         )

@@ -14,6 +14,7 @@ class SessionRecord:
     user_id: str
     amr: tuple[str, ...]
     expires_at: datetime
+    auth_time: datetime | None = None
 
 
 class SessionRepository:
@@ -25,7 +26,13 @@ class SessionRepository:
 
     @translate_unavailable
     def add(
-        self, jti: str, user_id: str, amr: list[str], issued_at: datetime, expires_at: datetime
+        self,
+        jti: str,
+        user_id: str,
+        amr: list[str],
+        issued_at: datetime,
+        expires_at: datetime,
+        auth_time: datetime | None = None,
     ) -> None:
         self._sessions.insert_one(
             {
@@ -34,6 +41,7 @@ class SessionRepository:
                 "amr": amr,
                 "issued_at": issued_at,
                 "expires_at": expires_at,
+                "auth_time": auth_time,
                 "revoked_at": None,
             }
         )
@@ -43,7 +51,7 @@ class SessionRepository:
         """The record of a session that is neither revoked nor expired."""
         document = self._sessions.find_one(
             {"_id": jti, "revoked_at": None, "expires_at": {"$gt": now}},
-            {"user_id": True, "amr": True, "expires_at": True},
+            {"user_id": True, "amr": True, "expires_at": True, "auth_time": True},
         )
         if document is None:
             return None
@@ -51,7 +59,17 @@ class SessionRepository:
             user_id=str(document["user_id"]),
             amr=tuple(document["amr"]),
             expires_at=document["expires_at"],
+            auth_time=document.get("auth_time"),
         )
+
+    @translate_unavailable
+    def set_auth_time(self, jti: str, auth_time: datetime, now: datetime) -> bool:
+        """Record a step-up on a live session. False when it is no longer live."""
+        result = self._sessions.update_one(
+            {"_id": jti, "revoked_at": None, "expires_at": {"$gt": now}},
+            {"$set": {"auth_time": auth_time}},
+        )
+        return result.modified_count == 1
 
     @translate_unavailable
     def revoke(self, jti: str, now: datetime) -> bool:

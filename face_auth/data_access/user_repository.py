@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -60,8 +61,25 @@ class UserRepository:
         return result.modified_count == 1
 
     @translate_unavailable
-    def exists(self, email: str, username: str) -> bool:
-        query = {"$or": [{"email": email}, {"username": username}]}
+    def set_locked(self, user_id: str, locked_at: datetime | None) -> bool:
+        """Lock (a time) or unlock (None) the account; False when there is no such user."""
+        object_id = _object_id(user_id)
+        if object_id is None:
+            return False
+        result = self._users.update_one({"_id": object_id}, {"$set": {"locked_at": locked_at}})
+        return result.matched_count == 1
+
+    @translate_unavailable
+    def exists(
+        self, email: str, username: str, email_skeleton: str = "", username_skeleton: str = ""
+    ) -> bool:
+        """An account with this email or username, or one that looks the same (skeletons)."""
+        alternatives: list[dict[str, str]] = [{"email": email}, {"username": username}]
+        if email_skeleton:
+            alternatives.append({"email_skeleton": email_skeleton})
+        if username_skeleton:
+            alternatives.append({"username_skeleton": username_skeleton})
+        query = {"$or": alternatives}
         return self._users.count_documents(query, limit=1) > 0
 
     @translate_unavailable

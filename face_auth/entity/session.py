@@ -15,6 +15,9 @@ class SessionClaims(BaseModel):
     iat: datetime
     exp: datetime
     amr: tuple[str, ...]
+    # When both factors were last proven for this session (its sign-in, or a step-up): from
+    # the server-side record, never from the token. None: never (a password-only session).
+    auth_time: datetime | None = None
 
     @property
     def is_full(self) -> bool:

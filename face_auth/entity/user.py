@@ -14,6 +14,12 @@ class NewUser(BaseModel):
     phone: str
     password_hash: str
     created_at: datetime
+    # Look-alike keys (Unicode TS #39 skeletons) that keep confusable twins out; for
+    # comparison only. Empty on accounts registered before they existed.
+    email_skeleton: str = ""
+    username_skeleton: str = ""
+    # Set by an administrator (`face-auth users lock`): no sign-in until `users unlock`.
+    locked_at: datetime | None = None
 
 
 class User(NewUser):

@@ -17,6 +17,8 @@ class ErrorCode(StrEnum):
     NOT_AUTHENTICATED = "not_authenticated"
     INVALID_TOKEN = "invalid_token"  # noqa: S105 - an error code, not a secret
     FACTOR_REQUIRED = "factor_required"
+    ACCOUNT_DISABLED = "account_disabled"
+    REAUTHENTICATION_REQUIRED = "reauthentication_required"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     CSRF_FAILED = "csrf_failed"
     DATABASE_UNAVAILABLE = "database_unavailable"
@@ -91,6 +93,18 @@ class FactorRequired(FaceAuthError):
         self.next_step = next_step
 
 
+class ReauthenticationRequired(FactorRequired):
+    """A factor change (face, recovery codes, password, account deletion, a new application's
+    consent) needs a sign-in within the recent-auth window: confirm the password again (and
+    the face where the account has one)."""
+
+    code: str = ErrorCode.REAUTHENTICATION_REQUIRED
+    message = "For this change, confirm it is you: enter your password again."
+
+    def __init__(self, next_step: str, message: str | None = None) -> None:
+        super().__init__(next_step, message)
+
+
 class AccountLocked(FaceAuthError):
     """Too many failed password attempts for this email or from this client: wait
     `retry_after` seconds."""
@@ -102,6 +116,14 @@ class AccountLocked(FaceAuthError):
         retry = f"Too many failed sign-in attempts. Try again in {retry_after} seconds."
         super().__init__(message or retry)
         self.retry_after = max(1, retry_after)
+
+
+class AccountDisabled(FaceAuthError):
+    """An administrator locked the account (`face-auth users lock`); told only to someone who
+    gave its right password."""
+
+    code: str = ErrorCode.ACCOUNT_DISABLED
+    message = "This account is locked. Contact your administrator."
 
 
 class CsrfFailed(FaceAuthError):

@@ -35,7 +35,7 @@ PUBLIC_CALLBACK = "http://127.0.0.1:8765/callback"
 @pytest.fixture
 def https_client(settings: Settings) -> Iterator[TestClient]:
     """The app over https (Authlib refuses OAuth over plain http off the loopback)."""
-    app = create_app(settings)
+    app = create_app(settings.model_copy(update={"public_url": ISSUER}))
     with TestClient(app, base_url=ISSUER, follow_redirects=False) as test_client:
         yield test_client
 
@@ -617,7 +617,8 @@ def test_the_account_page_lists_and_revokes_granted_applications(
 
 
 def test_oauth_over_plain_http_off_the_loopback_is_refused(settings: Settings) -> None:
-    with TestClient(create_app(settings), base_url="http://auth.example.com") as client:
+    plain = settings.model_copy(update={"public_url": "http://auth.example.com"})
+    with TestClient(create_app(plain), base_url="http://auth.example.com") as client:
         page = client.get("/oauth2/authorize", params={"client_id": "x"})
         assert page.status_code == 400
         assert "insecure_transport" in page.text

@@ -154,3 +154,26 @@ def test_regenerating_codes_needs_a_full_session_and_retires_the_old_ones(
     assert use_code(client, new_codes[0]).status_code == 200
     events = audit_events(mongo, settings, user["id"])
     assert events.count("recovery_codes_issued") == 2
+
+
+def test_wrong_codes_across_logins_start_the_accounts_face_hold(
+    client: TestClient, settings: Settings, mongo: MongoClient
+) -> None:
+    """New password logins give new session tries, but not new account tries: wrong codes
+    count in the account's face hold like failed faces (NIST SP 800-63B 5.2.2)."""
+    user = create_user(client, "codeguesser")
+    answers: list[str] = []
+    while len(answers) < 10:
+        client.cookies.clear()
+        login(client, user["email"], PASSWORD)
+        for _ in range(settings.face_max_failures):
+            answer = use_code(client, "0000-0000-0000-0000-0000-0000")
+            answers.append(answer.json()["error"])
+            if answer.json()["error"] != "invalid_code":
+                break
+    per_account = settings.face_account_max_failures
+    assert set(answers[:per_account]) <= {"invalid_code", "face_tries_spent"}, answers
+    assert answers[per_account:] == ["face_held"] * (10 - per_account), answers
+    assert client.get("/api/v1/face").json()["held_until"] is not None
+    user_id = mongo[settings.database_name]["users"].find_one({"email": user["email"]})["_id"]
+    assert "face_hold_started" in audit_events(mongo, settings, str(user_id))

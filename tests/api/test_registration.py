@@ -119,3 +119,35 @@ def test_concurrent_duplicate_registrations_exactly_one_wins(
     assert sorted(statuses) == [201] + [409] * 7, statuses
     users = mongo[settings.database_name]["users"]
     assert users.count_documents({"email": "user_race@example.com"}) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "twin"),
+    [
+        ("email", "\uff55ser_twin@example.com"),  # a fullwidth u in the local part
+        ("email", "user_twin@ex\u0430mple.com"),  # a Cyrillic a in the domain
+        ("email", "user_twin@EXAMPLE.com"),
+        ("email", "u\u0455er_twin@example.com"),  # a Cyrillic dze (s) in the local part
+        ("username", "\uff55ser_twin"),
+    ],
+)
+def test_look_alikes_of_an_existing_account_are_refused_as_taken(
+    client: TestClient, mongo: MongoClient, settings: Settings, field: str, twin: str
+) -> None:
+    """NFKC, IDNA/UTS #46 and TS #39 skeletons: a twin that reads the same is taken."""
+    headers = csrf_headers(client)
+    first = client.post("/api/v1/users", json=registration("twin"), headers=headers)
+    assert first.status_code == 201
+    body = registration("other", **{field: twin})
+    response = client.post("/api/v1/users", json=body, headers=csrf_headers(client))
+    assert response.status_code == 409, response.text
+    assert response.json()["error"] == "account_exists"
+    assert mongo[settings.database_name]["users"].count_documents({}) == 1
+
+
+def test_digit_and_letter_look_alikes_in_usernames_are_taken(client: TestClient) -> None:
+    assert client.post("/api/v1/users", json=registration("ann1"),
+                       headers=csrf_headers(client)).status_code == 201  # fmt: skip
+    body = registration("other", username="user_annl")
+    response = client.post("/api/v1/users", json=body, headers=csrf_headers(client))
+    assert response.status_code == 409

@@ -215,7 +215,7 @@ def test_a_gigabyte_upload_is_refused_without_reading_it(embedded_app: RunningAp
     host, port = embedded_app.base_url.removeprefix("http://").split(":")
     boundary = "b0undary"
     head = (
-        f"POST /auth/logout HTTP/1.1\r\nHost: {host}\r\n"
+        f"POST /auth/login HTTP/1.1\r\nHost: {host}\r\n"
         f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
         f"Content-Length: {1024**3}\r\nCookie: csrf_token=planted\r\n\r\n"
         f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\nplanted\r\n'

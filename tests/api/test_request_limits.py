@@ -1,5 +1,6 @@
 """Request bodies are bounded before they are parsed, and malformed face JSON is a clear 4xx."""
 
+import asyncio
 import json
 
 import pytest
@@ -20,9 +21,54 @@ def test_big_multipart_to_a_small_form_is_refused_before_parsing(client: TestCli
     # A planted csrf cookie and field, as an attacker would send with a 1 GiB upload.
     client.cookies.set(CSRF_COOKIE, "planted")
     files = {"junk": ("junk.bin", b"x" * (256 * 1024), "application/octet-stream")}
-    response = client.post("/auth/logout", data={"csrf_token": "planted"}, files=files)
+    response = client.post("/auth/login", data={"csrf_token": "planted"}, files=files)
     assert response.status_code == 413
     assert "64 KiB" in response.text
+
+
+def post_streamed(app: object, path: str, headers: dict[str, str], size: int) -> tuple[int, int]:
+    """POST a multipart upload of one `size`-byte frame to the ASGI app in 64 KiB messages, as
+    a client streams it; returns the status and how many bytes the app pulled."""
+    part = b'--b\r\nContent-Disposition: form-data; name="frames"; filename="f.jpg"\r\n\r\n'
+    chunk = b"x" * (64 * 1024)
+    pulled = 0
+    status = 0
+
+    async def receive() -> dict[str, object]:
+        nonlocal pulled
+        if pulled >= size:
+            return {"type": "http.request", "body": b"\r\n--b--\r\n", "more_body": False}
+        body = part + chunk if pulled == 0 else chunk
+        pulled += len(body)
+        return {"type": "http.request", "body": body, "more_body": True}
+
+    async def send(message: dict[str, object]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = int(message["status"])  # type: ignore[call-overload]
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "server": ("testserver", 80), "client": ("127.0.0.1", 5000),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }  # fmt: skip
+    asyncio.run(app(scope, receive, send))  # type: ignore[operator]
+    return status, pulled
+
+
+@pytest.mark.parametrize("path", ["/api/v1/face/enroll", "/api/v1/face/verify", "/auth/logout"])
+def test_an_anonymous_multipart_upload_is_refused_before_it_is_read(
+    client: TestClient, path: str
+) -> None:
+    """No X-CSRF-Token header: refused before any of the 50 MiB is read (a form's token
+    field is looked for only in url-encoded page forms, never in a multipart upload)."""
+    size = 50 * 1024 * 1024
+    headers = {"host": "testserver", "content-type": "multipart/form-data; boundary=b",
+               "content-length": str(size), "cookie": f"{CSRF_COOKIE}=planted"}  # fmt: skip
+    status, pulled = post_streamed(client.app, path, headers, size)
+    assert status == 403
+    assert pulled < 1024 * 1024
 
 
 def test_declared_length_over_the_limit_is_refused_on_the_api(client: TestClient) -> None:

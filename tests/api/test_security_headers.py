@@ -1,12 +1,16 @@
 """Security headers on every kind of response, and /docs without a CDN."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from app import create_app
 from face_auth.config import Settings
+from face_auth.constant import ACCESS_COOKIE
+from tests.api.test_login import create_user, login
+from tests.support import PASSWORD
 
 EXPECTED = {
     "x-frame-options": "DENY",
@@ -79,3 +83,24 @@ def test_docs_show_the_error_answers_of_every_api_operation(client: TestClient) 
         assert "too_many_attempts" in described and "face_held" in described
         body = operation["responses"]["401"]["content"]["application/json"]["schema"]
         assert body["$ref"].endswith("/ErrorOut")
+
+
+def test_nothing_answered_to_a_signed_in_request_may_be_stored(client: TestClient) -> None:
+    """After logout, the Back button must not show the account page (name, email, phone)
+    from the browser's cache: every response to an authenticated request says no-store."""
+    create_user(client, "nostore")
+    login(client, "user_nostore@example.com", PASSWORD)
+    user_id = client.get("/api/v1/me").json()["user"]["id"]
+    issued = client.app.state.tokens.issue(user_id, ["pwd", "face"], timedelta(minutes=30))
+    client.cookies.clear()  # one access cookie, the full session's
+    client.cookies.set(ACCESS_COOKIE, issued.token)
+    page = client.get("/application/")
+    assert page.status_code == 200 and "user_nostore@example.com" in page.text
+    for response in (page, client.get("/api/v1/me"), client.get("/api/v1/face"),
+                     client.get("/auth/password"), client.get("/api/v1/application")):  # fmt: skip
+        assert response.headers["cache-control"] == "no-store", response.url
+        assert response.headers["pragma"] == "no-cache", response.url
+    bearer = client.get("/oauth2/userinfo", headers={"Authorization": "Bearer x"})
+    assert bearer.headers["cache-control"] == "no-store"
+    # Static files stay cacheable, cookie or not.
+    assert "no-store" not in client.get("/static/css/style.css").headers.get("cache-control", "")

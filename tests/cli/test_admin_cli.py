@@ -155,3 +155,55 @@ def test_face_reset_code_lets_the_user_enroll_again_once(
     headers = csrf_headers(client)
     again = client.post("/api/v1/face/recovery", json=body, headers=headers)
     assert again.status_code == 401  # used up
+
+
+def test_face_reset_ends_every_live_session_of_the_account(
+    client: TestClient, cli_env: Settings, mongo: MongoClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A full session signed in with the old face must not survive the reset (it could
+    enroll a new face with no code); another account's session is left alone."""
+    user = create_user(client, "resetlive")
+    bystander = create_user(client, "resetbystander")
+    ids = {}
+    for person in (user, bystander):
+        client.cookies.clear()
+        login(client, person["email"], PASSWORD)
+        ids[person["email"]] = client.get("/api/v1/me").json()["user"]["id"]
+    tokens = client.app.state.tokens
+    full = tokens.issue(ids[user["email"]], ["pwd", "face"], timedelta(minutes=30)).token
+    other = tokens.issue(ids[bystander["email"]], ["pwd", "face"], timedelta(minutes=30)).token
+
+    code, reset = run(capsys, "face", "reset", user["email"])
+    assert code == 0 and reset["sessions_ended"] == 2  # the password-only one and the full one
+
+    client.cookies.clear()
+    client.cookies.set("access_token", full)
+    assert client.get("/api/v1/me").status_code == 401
+    refused = client.post("/api/v1/face/enroll", json={"images": []}, headers=csrf_headers(client))
+    assert refused.status_code == 401
+    client.cookies.clear()
+    client.cookies.set("access_token", other)
+    assert client.get("/api/v1/me").status_code == 200
+
+
+def test_locking_an_account_ends_its_sessions_until_unlocked(
+    client: TestClient, cli_env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    user = create_user(client, "lockme")
+    login(client, user["email"], PASSWORD)
+    user_id = client.get("/api/v1/me").json()["user"]["id"]
+    full = client.app.state.tokens.issue(user_id, ["pwd", "face"], timedelta(minutes=30)).token
+
+    code, locked = run(capsys, "users", "lock", user["email"])
+    assert code == 0 and locked == {"locked": user["email"], "sessions_ended": 2}
+    client.cookies.clear()
+    client.cookies.set("access_token", full)
+    assert client.get("/api/v1/me").status_code == 401
+    client.cookies.clear()
+    refused = login(client, user["email"], PASSWORD)
+    assert (refused.status_code, refused.json()["error"]) == (403, "account_disabled")
+    wrong = login(client, user["email"], "wrong password!")
+    assert wrong.status_code == 401  # a wrong password learns nothing about the lock
+
+    assert run(capsys, "users", "unlock", user["email"]) == (0, {"unlocked": True})
+    assert login(client, user["email"], PASSWORD).status_code == 200

@@ -334,7 +334,12 @@ def test_app_settings_in_compose(compose: dict[str, Any]) -> None:
     for shared in ("FACE_AUTH_JWT_SECRET", "FACE_AUTH_TEMPLATE_MASTER_KEY"):
         # Every replica must share these: required, never defaulted.
         assert re.fullmatch(rf"\$\{{{shared}:?\?[^}}]*\}}", env[shared])
-    assert "FORWARDED_ALLOW_IPS" in env
+    # Forwarded headers from the proxy's fixed address only, never from anyone ("*").
+    trusted = env["FACE_AUTH_FORWARDED_ALLOW_IPS"]
+    caddy = compose["services"]["caddy"]["networks"]["default"]["ipv4_address"]
+    assert trusted == caddy
+    assert "FORWARDED_ALLOW_IPS" not in env
+    assert "FACE_AUTH_PUBLIC_URL" in env
 
 
 def test_no_secret_is_hard_coded_in_compose(compose: dict[str, Any]) -> None:

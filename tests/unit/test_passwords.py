@@ -19,6 +19,14 @@ def test_verify_against_unknown_user_is_false(hasher: PasswordHasher) -> None:
     assert not hasher.verify("not-a-real-password", None)
 
 
+def test_a_nul_byte_never_verifies_and_is_refused(hasher: PasswordHasher) -> None:
+    """bcrypt refuses NUL: a login with one must be a plain failure, not a server error."""
+    hashed = hasher.hash("correct horse battery")
+    assert not hasher.verify("correct horse battery\x00", hashed)
+    assert not hasher.verify("\x00", None)
+    assert "NUL" in (password_problem("correct horse\x00battery") or "")
+
+
 def test_password_longer_than_72_bytes_never_verifies(hasher: PasswordHasher) -> None:
     # bcrypt would compare only the first 72 bytes; a longer password must not slip through.
     base = "a" * 72
@@ -43,6 +51,15 @@ def test_the_blocklist_is_a_real_list() -> None:
         ("Password1", "most common"),  # checked case-insensitively
         ("iloveyou", "most common"),
         ("correct horse battery", None),
+        # Variants of listed passwords: leetspeak, case, digits and symbols at the ends.
+        ("passw0rd!", "most common"),
+        ("P@$$w0rd2024", "most common"),
+        ("letmein123", "most common"),
+        ("!!dragon99", "most common"),
+        ("Tr0ub4dor&3", None),
+        # The service's own name, as the password or a part of it.
+        ("faceauth123", "name of this service"),
+        ("my-Face_Auth-pw", "name of this service"),
     ],
 )
 def test_password_rules(password: str, problem: str | None) -> None:
@@ -51,3 +68,16 @@ def test_password_rules(password: str, problem: str | None) -> None:
         assert found is None
     else:
         assert found is not None and problem in found
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["jerry_s1971", "J3rrySeinfeld!", "seinfeldfan42", "jerry.seinfeld@x", "ilovejerrysein"],
+)
+def test_the_accounts_own_words_are_refused_as_a_part_of_the_password(password: str) -> None:
+    context = ["Jerry Seinfeld", "jerry_s1971", "jerry.seinfeld"]
+    assert "your name, username" in (password_problem(password, context) or "")
+
+
+def test_short_words_of_the_account_do_not_refuse_good_passphrases() -> None:
+    assert password_problem("a long walk to the sea", ["Al Li", "al", "al"]) is None
