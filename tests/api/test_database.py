@@ -81,6 +81,7 @@ def test_database_outage_gives_503_and_readyz_says_so(
         data_dir=tmp_path / "data",
         db_timeout_ms=500,
         log_level="WARNING",
+        public_url="http://testserver",  # the TestClient's host
     )
     with TestClient(create_app(settings), follow_redirects=False) as client:
         ready = client.get("/readyz")

@@ -8,6 +8,7 @@ from pymongo import MongoClient
 
 from face_auth.cli import main
 from face_auth.config import Settings
+from face_auth.constant import OAUTH_TOKENS_COLLECTION
 from face_auth.data_access import EmbeddedMongoServer
 from face_auth.utils import utc_now
 from tests.api.test_face_api import post_frames
@@ -172,9 +173,18 @@ def test_face_reset_ends_every_live_session_of_the_account(
     tokens = client.app.state.tokens
     full = tokens.issue(ids[user["email"]], ["pwd", "face"], timedelta(minutes=30)).token
     other = tokens.issue(ids[bystander["email"]], ["pwd", "face"], timedelta(minutes=30)).token
+    # An OpenID Connect access token each, as an application would hold them.
+    oauth = mongo[cli_env.database_name][OAUTH_TOKENS_COLLECTION]
+    for email, user_id in ids.items():
+        expires = utc_now() + timedelta(minutes=10)
+        oauth.insert_one({"_id": f"token-of-{email}", "client_id": "app", "user_id": user_id,
+                          "scope": "openid", "code_id": None, "issued_at": utc_now(),
+                          "expires_at": expires, "revoked_at": None})  # fmt: skip
 
     code, reset = run(capsys, "face", "reset", user["email"])
     assert code == 0 and reset["sessions_ended"] == 2  # the password-only one and the full one
+    assert oauth.find_one({"_id": f"token-of-{user['email']}"})["revoked_at"] is not None
+    assert oauth.find_one({"_id": f"token-of-{bystander['email']}"})["revoked_at"] is None
 
     client.cookies.clear()
     client.cookies.set("access_token", full)
