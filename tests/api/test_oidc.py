@@ -781,9 +781,10 @@ def test_prompt_login_asks_for_the_password_and_the_face_again(https_client: Tes
     client = https_client
     registered = add_client(client)
     user_id = sign_in(client)
-    old_auth_time = aged_session(client, user_id, timedelta(minutes=5))
     verifier = new_verifier()
-    get_code(client, registered, verifier)  # consented once
+    # Consented once on a fresh sign-in (a consent needs a recent one, docs/security.md).
+    get_code(client, registered, verifier)
+    old_auth_time = aged_session(client, user_id, timedelta(minutes=5))
 
     params = authorize_params(registered, verifier, prompt="login consent")
     back_to = login_next(client.get("/oauth2/authorize", params=params))
