@@ -100,35 +100,28 @@ class SessionRepository:
         """Take one of the session's `limit` face attempts, atomically, before the comparison
         it pays for. Returns the attempt's number (1..limit), or None when the session is
         revoked, expired or has no attempt left."""
-        document = self._sessions.find_one_and_update(
-            {
-                "_id": jti,
-                "revoked_at": None,
-                "expires_at": {"$gt": now},
-                "$or": [{"face_attempts": {"$exists": False}}, {"face_attempts": {"$lt": limit}}],
-            },
-            {"$inc": {"face_attempts": 1}},
-            projection={"face_attempts": True},
-            return_document=ReturnDocument.AFTER,
-        )
-        return int(document["face_attempts"]) if document else None
+        return self._take_one(jti, now, "face_attempts", limit)
 
     @translate_unavailable
     def reserve_challenge(self, jti: str, now: datetime, limit: int) -> int | None:
         """Count one more liveness challenge on a live session, atomically; its number
         (1..limit), or None when the session is revoked, expired or has asked for ``limit``."""
+        return self._take_one(jti, now, "challenges", limit)
+
+    def _take_one(self, jti: str, now: datetime, counter: str, limit: int) -> int | None:
+        """Add one to a live session's ``counter`` unless it reached ``limit``; the new value."""
         document = self._sessions.find_one_and_update(
             {
                 "_id": jti,
                 "revoked_at": None,
                 "expires_at": {"$gt": now},
-                "$or": [{"challenges": {"$exists": False}}, {"challenges": {"$lt": limit}}],
+                "$or": [{counter: {"$exists": False}}, {counter: {"$lt": limit}}],
             },
-            {"$inc": {"challenges": 1}},
-            projection={"challenges": True},
+            {"$inc": {counter: 1}},
+            projection={counter: True},
             return_document=ReturnDocument.AFTER,
         )
-        return int(document["challenges"]) if document else None
+        return int(document[counter]) if document else None
 
     @translate_unavailable
     def authorize_enrollment(self, jti: str, method: str, now: datetime) -> bool:
