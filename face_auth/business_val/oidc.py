@@ -451,7 +451,7 @@ class OidcService:
         """Withdraw the consent and end the application's codes and tokens for this user."""
         removed = self._consents.remove(user_id, client_id)
         self._codes.delete_unused(user_id=user_id, client_id=client_id)
-        ended = self._tokens.revoke_for_user_and_client(user_id, client_id, utc_now())
+        ended = self._tokens.revoke_for_user(user_id, utc_now(), client_id=client_id)
         ended += self._refresh_tokens.revoke_for_user(user_id, utc_now(), client_id=client_id)
         if removed:
             self._audit.record("oidc_consent_revoked", utc_now(), user_id,

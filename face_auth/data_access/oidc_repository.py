@@ -7,6 +7,8 @@ holds one that could be replayed. Their TTL index removes them once `expires_at`
 from datetime import datetime
 from typing import Any
 
+from pymongo.collection import Collection
+
 from face_auth.constant import (
     OAUTH_CLIENTS_COLLECTION,
     OAUTH_CODES_COLLECTION,
@@ -147,6 +149,19 @@ class AuthorizationCodeRepository:
         self._codes.delete_many({"client_id": client_id})
 
 
+def _revoke_for_user(
+    tokens: Collection, user_id: str, now: datetime, session_id: str | None,
+    client_id: str | None,
+) -> int:  # fmt: skip
+    """Revoke a user's live tokens of one kind, narrowed to a session or a client if given."""
+    query: dict[str, Any] = {"user_id": user_id, "revoked_at": None}
+    if session_id is not None:
+        query["session_id"] = session_id
+    if client_id is not None:
+        query["client_id"] = client_id
+    return tokens.update_many(query, {"$set": {"revoked_at": now}}).modified_count
+
+
 def _token(document: dict[str, Any]) -> AccessToken:
     return AccessToken(
         token_id=str(document["_id"]),
@@ -200,20 +215,16 @@ class AccessTokenRepository:
         return result.modified_count
 
     @translate_unavailable
-    def revoke_for_user_and_client(self, user_id: str, client_id: str, now: datetime) -> int:
-        result = self._tokens.update_many(
-            {"user_id": user_id, "client_id": client_id, "revoked_at": None},
-            {"$set": {"revoked_at": now}},
-        )
-        return result.modified_count
-
-    @translate_unavailable
-    def revoke_for_user(self, user_id: str, now: datetime, session_id: str | None = None) -> int:
-        """Revoke the user's live tokens (those one session obtained, when given)."""
-        query: dict[str, Any] = {"user_id": user_id, "revoked_at": None}
-        if session_id is not None:
-            query["session_id"] = session_id
-        return self._tokens.update_many(query, {"$set": {"revoked_at": now}}).modified_count
+    def revoke_for_user(
+        self,
+        user_id: str,
+        now: datetime,
+        session_id: str | None = None,
+        client_id: str | None = None,
+    ) -> int:
+        """Revoke the user's live tokens (those one session, or one client, obtained, when
+        given)."""
+        return _revoke_for_user(self._tokens, user_id, now, session_id, client_id)
 
     @translate_unavailable
     def delete_for_client(self, client_id: str) -> None:
@@ -266,12 +277,7 @@ class RefreshTokenRepository:
         session_id: str | None = None,
         client_id: str | None = None,
     ) -> int:
-        query: dict[str, Any] = {"user_id": user_id, "revoked_at": None}
-        if session_id is not None:
-            query["session_id"] = session_id
-        if client_id is not None:
-            query["client_id"] = client_id
-        return self._tokens.update_many(query, {"$set": {"revoked_at": now}}).modified_count
+        return _revoke_for_user(self._tokens, user_id, now, session_id, client_id)
 
     @translate_unavailable
     def delete_for_client(self, client_id: str) -> None:
