@@ -228,47 +228,42 @@ class Code(OidcAuthorizationCodeMixin):
         return list(self.record.amr)
 
 
-class Token(TokenMixin):
-    def __init__(self, token: AccessToken) -> None:
+class _StoredToken(TokenMixin):
+    """A stored access or refresh token for Authlib: live when found (the repositories look
+    up only unexpired, unrevoked ones)."""
+
+    def __init__(self, token: AccessToken | RefreshToken) -> None:
         self.record = token
+
+    def check_client(self, client: ClientMixin) -> bool:
+        return client.get_client_id() == self.record.client_id
+
+    def get_scope(self) -> str:
+        return self.record.scope
+
+    def get_expires_in(self) -> int:
+        return int((self.record.expires_at - self.record.issued_at).total_seconds())
+
+    def is_expired(self) -> bool:
+        return False
+
+    def is_revoked(self) -> bool:
+        return False
+
+
+class Token(_StoredToken):
+    def __init__(self, token: AccessToken) -> None:
+        super().__init__(token)
+        self.record: AccessToken = token
         self.issuer = ""
 
-    def check_client(self, client: ClientMixin) -> bool:
-        return client.get_client_id() == self.record.client_id
 
-    def get_scope(self) -> str:
-        return self.record.scope
-
-    def get_expires_in(self) -> int:
-        return int((self.record.expires_at - self.record.issued_at).total_seconds())
-
-    def is_expired(self) -> bool:
-        return False  # only live tokens are found
-
-    def is_revoked(self) -> bool:
-        return False
-
-
-class Refresh(TokenMixin):
-    """A refresh token record, live when found (rotated on use by the rules layer)."""
+class Refresh(_StoredToken):
+    """A refresh token record (rotated on use by the rules layer)."""
 
     def __init__(self, token: RefreshToken) -> None:
-        self.record = token
-
-    def check_client(self, client: ClientMixin) -> bool:
-        return client.get_client_id() == self.record.client_id
-
-    def get_scope(self) -> str:
-        return self.record.scope
-
-    def get_expires_in(self) -> int:
-        return int((self.record.expires_at - self.record.issued_at).total_seconds())
-
-    def is_expired(self) -> bool:
-        return False
-
-    def is_revoked(self) -> bool:
-        return False
+        super().__init__(token)
+        self.record: RefreshToken = token
 
 
 # --- The grant and its extensions ------------------------------------------------------------
