@@ -34,7 +34,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 
@@ -60,6 +59,11 @@ from face_auth.face_pipeline.liveness import (
     tracked,
 )
 from face_auth_tools.animators import pivot_turn, pose_sequence
+from face_auth_tools.framing import (
+    CAPTURE_FRAMES,
+    FIND_CONFIG,
+    webcam_window,
+)
 from face_auth_tools.real_video import video_runs
 from face_auth_tools.synthetic import (
     camera_noise,
@@ -75,19 +79,12 @@ from face_auth_tools.synthetic import (
 ATTACK_TYPES = ("replay", "print", "screen", "wrong_challenge", "animation", "sequence")
 SPLITS = ("calibration", "held_out")
 BONA_FIDE = "bona_fide"
-# Frames of one presentation: as many as the page captures for a challenge.
-CAPTURE_FRAMES = 12
 # Frames of the "one photo repeated" replay (the fewest the face step takes).
 REPEATED_FRAMES = 8
 # How far a rendered head turns (degrees, drawn per presentation): people turn differently.
 TURN_RANGE = (15.0, 25.0)
 # How far an attacker turns a print or a screen in the asked direction (degrees).
 PLANE_TURN_RANGE = (20.0, 35.0)
-# The dataset's web photos are small: find their face with relaxed detection, then frame it
-# like a webcam (640x480, the face about 42% of the height), as the tests do.
-FRAME_WIDTH, FRAME_HEIGHT = 640, 480
-FACE_SHARE_OF_HEIGHT = 0.42
-FIND_CONFIG = PipelineConfig(min_face_px=24, detector_min_face_px=20)
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
 
 
@@ -132,15 +129,7 @@ def camera_still(models: FaceModels, photo: Path) -> np.ndarray | None:
     if not faces:
         return None
     x, y, width, height = faces[0].box
-    window_h = height / FACE_SHARE_OF_HEIGHT
-    window_w = window_h * FRAME_WIDTH / FRAME_HEIGHT
-    padded = cv2.copyMakeBorder(
-        rgb, *(int(window_h),) * 2, *(int(window_w),) * 2, cv2.BORDER_REPLICATE
-    )
-    left = round(x + width / 2 - window_w / 2 + int(window_w))
-    top = round(y + height / 2 - window_h / 2 + int(window_h))
-    crop = padded[top : top + round(window_h), left : left + round(window_w)]
-    return cv2.resize(crop, (FRAME_WIDTH, FRAME_HEIGHT), interpolation=cv2.INTER_CUBIC)
+    return webcam_window(rgb, (x + width / 2, y + height / 2), height)
 
 
 def photos_by_person(folder: Path) -> dict[str, list[Path]]:

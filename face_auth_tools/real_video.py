@@ -19,20 +19,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from face_auth.business_val.liveness import CAPTURE_INTERVAL_MS
 from face_auth.face_pipeline import FaceModels, detect_faces
+from face_auth_tools.framing import CAPTURE_FRAMES, FIND_CONFIG, webcam_window
 from face_auth_tools.synthetic import jpeg_bytes
 
-CAPTURE_FRAMES = 12
-CAPTURE_INTERVAL_MS = 250
-FRAME_WIDTH, FRAME_HEIGHT = 640, 480
-FACE_SHARE_OF_HEIGHT = 0.42
 # A cut: the mean absolute change of a 64x36 grey thumbnail from one frame to the next.
 CUT_CHANGE = 15.0
 # The face the run follows must be found in every frame, at least this tall (video pixels).
 MIN_FACE_PX = 30
 # ... and a second face may be at most this share of its height (the audience shots).
 MAX_OTHER_FACE_SHARE = 0.6
-FIND_MIN_FACE_PX = 20
 
 
 @dataclass(frozen=True)
@@ -76,8 +73,6 @@ def shots(frames: list[np.ndarray]) -> list[tuple[int, int]]:
 
 def main_face(models: FaceModels, rgb: np.ndarray) -> tuple[float, float, float] | None:
     """(centre x, centre y, height) of the one clear face of the frame, else None."""
-    from face_auth_tools.liveness_evaluation import FIND_CONFIG  # noqa: PLC0415 - no cycle
-
     faces = sorted(detect_faces(models.detector, rgb, FIND_CONFIG), key=lambda f: -f.box[3])
     if not faces or faces[0].box[3] < MIN_FACE_PX:
         return None
@@ -85,18 +80,6 @@ def main_face(models: FaceModels, rgb: np.ndarray) -> tuple[float, float, float]
         return None
     x, y, width, height = faces[0].box
     return x + width / 2, y + height / 2, float(height)
-
-
-def webcam_window(frame: np.ndarray, centre: tuple[float, float], face_height: float) -> np.ndarray:
-    """The 640x480 view of a webcam whose window is centred on ``centre``."""
-    window_h = face_height / FACE_SHARE_OF_HEIGHT
-    window_w = window_h * FRAME_WIDTH / FRAME_HEIGHT
-    pad = int(max(window_h, window_w))
-    padded = cv2.copyMakeBorder(frame, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-    left = round(centre[0] - window_w / 2) + pad
-    top = round(centre[1] - window_h / 2) + pad
-    crop = padded[top : top + round(window_h), left : left + round(window_w)]
-    return cv2.resize(crop, (FRAME_WIDTH, FRAME_HEIGHT), interpolation=cv2.INTER_CUBIC)
 
 
 def video_runs(

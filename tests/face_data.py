@@ -9,7 +9,8 @@ import numpy as np
 from PIL import Image
 
 from face_auth.face_pipeline import FaceModels, PipelineConfig, analyse_frame
-from face_auth_tools.liveness_evaluation import FRAME_HEIGHT, FRAME_WIDTH, camera_still
+from face_auth_tools.framing import FRAME_HEIGHT, FRAME_WIDTH
+from face_auth_tools.liveness_evaluation import camera_still
 
 # A 4:3 webcam-like window around the photo's main face, as the liveness evaluation frames it.
 as_camera_frame = camera_still
