@@ -53,6 +53,7 @@ from face_auth.face_pipeline.liveness import (
     FrameEvidence,
     LivenessConfig,
     LivenessResult,
+    along,
     check_challenge,
     evaluate_liveness,
     head_pose,
@@ -185,10 +186,7 @@ def pivot_warp(subject: Subject, action: Action, rng: np.random.Generator) -> li
 
 def pose_value(subject: Subject, action: Action) -> float:
     """How far the subject's head is already turned in the direction ``action`` asks."""
-    yaw, pitch = head_pose(subject.landmarks)
-    if action in (Action.TURN_LEFT, Action.TURN_RIGHT):
-        return yaw if action is Action.TURN_LEFT else -yaw
-    return pitch if action is Action.LOOK_UP else -pitch
+    return float(along(action, *head_pose(subject.landmarks)))
 
 
 def photo_sequence(

@@ -17,6 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -43,6 +44,8 @@ HASH_SIDE = 32
 HASH_LOW = 8
 HASH_BITS = HASH_LOW * HASH_LOW
 _TINY = 1e-6
+# One pose value, or the changes of a capture (an array per axis).
+PoseValue = TypeVar("PoseValue", float, np.ndarray)
 
 
 class Action(StrEnum):
@@ -401,6 +404,19 @@ def sustained(values: Sequence[float] | np.ndarray, frames: int) -> float:
     return float(ranked[min(max(frames, 1), ranked.size) - 1])
 
 
+def along(action: Action, yaw: PoseValue, pitch: PoseValue) -> PoseValue:
+    """The pose (or its change) in the direction ``action`` asks: yaw grows when the person
+    turns to their left, pitch when they look up."""
+    if action in (Action.TURN_LEFT, Action.TURN_RIGHT):
+        return yaw if action is Action.TURN_LEFT else -yaw
+    return pitch if action is Action.LOOK_UP else -pitch
+
+
+def across(action: Action, yaw: PoseValue, pitch: PoseValue) -> PoseValue:
+    """The pose (or its change) on the axis ``action`` does not ask for."""
+    return pitch if action in (Action.TURN_LEFT, Action.TURN_RIGHT) else yaw
+
+
 def check_challenge(
     evidence: Sequence[FrameEvidence], action: Action, config: LivenessConfig
 ) -> CheckResult:
@@ -412,13 +428,11 @@ def check_challenge(
     reference = reference_index(poses)
     yaw, pitch = pose_changes(poses, reference)
     held = config.sustained_frames
+    asked_change, other_change = along(action, yaw, pitch), across(action, yaw, pitch)
+    asked, other = sustained(asked_change, held), sustained(np.abs(other_change), held)
     if action in (Action.TURN_LEFT, Action.TURN_RIGHT):
-        sign = 1.0 if action is Action.TURN_LEFT else -1.0
-        asked, other = sustained(sign * yaw, held), sustained(np.abs(pitch), held)
         minimum, other_minimum = config.min_yaw_change, config.min_pitch_change
     else:
-        sign = 1.0 if action is Action.LOOK_UP else -1.0
-        asked, other = sustained(sign * pitch, held), sustained(np.abs(yaw), held)
         minimum, other_minimum = config.min_pitch_change, config.min_yaw_change
     score = asked / minimum
     cross = (other / other_minimum) / max(score, 1e-6)
