@@ -2,6 +2,8 @@
 and the queue's behaviour when the server is down."""
 
 import logging
+import ssl
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -9,7 +11,7 @@ from pydantic import SecretStr, ValidationError
 from face_auth.config import Settings
 from face_auth.logger import RedactQueryTokens
 from face_auth.mail import LinkLogSender, MailQueue, OutgoingMail, SmtpSender, mail_sender
-from tests.mailbox import Mailbox, link_in
+from tests.mailbox import Mailbox, link_in, self_signed_certificate, starttls_smtp_server
 from tests.support import free_port
 
 LINK = "http://127.0.0.1:8000/auth/reset-password?token=abc"
@@ -82,3 +84,22 @@ def test_tokens_in_request_lines_are_redacted_from_the_access_log() -> None:
     assert RedactQueryTokens().filter(record)
     assert "SECRET" not in record.getMessage()
     assert "/auth/reset-password?token=[redacted]&x=1" in record.getMessage()
+
+
+def test_starttls_checks_the_certificate_then_logs_in(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = self_signed_certificate(tmp_path)
+    with starttls_smtp_server(cert, key, "mailer", "s3cret pass") as server:
+        config = {**settings.model_dump(exclude_unset=True), "smtp_host": "127.0.0.1",
+                  "smtp_port": server.port, "smtp_security": "starttls",
+                  "smtp_username": SecretStr("mailer")}  # fmt: skip
+        sender = mail_sender(Settings(**config, smtp_password=SecretStr("s3cret pass")))
+        # A certificate nobody vouches for: refused before anything is sent.
+        with pytest.raises(ssl.SSLCertVerificationError):
+            sender.send(mail("tls@example.com"))
+        # Trusted (as if a CA had signed it), the mail goes: the server takes mail only after
+        # STARTTLS and a login.
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        sender.send(mail("tls@example.com"))
+        assert link_in(server.wait_for("tls@example.com")) == LINK
