@@ -115,7 +115,7 @@ class EmailLinks:
         link = self._issue(user, PURPOSE_RESET, RESET_PASSWORD_PATH, self.policy.reset_lifetime)
         text = (
             f"Hello {user.name},\n\n"
-            "someone (we hope you) asked to reset the password of your face_auth account.\n"
+            "Someone (we hope you) asked to reset the password of your face_auth account.\n"
             f"Open this link within {self.policy.reset_minutes} minutes to choose a new "
             f"password:\n\n{link}\n\n"
             "The link works once. Signing in afterwards still checks your face (or asks for a "
@@ -170,7 +170,7 @@ class EmailLinks:
         hours = int(lifetime.total_seconds() // 3600)
         text = (
             f"Hello {user.name},\n\n"
-            "please confirm that this is your email address, to finish creating your "
+            "Please confirm that this is your email address, to finish creating your "
             f"face_auth account (user name {user.username}):\n\n{link}\n\n"
             f"The link works once, for {hours} hours. If you did not create this account, "
             "ignore this mail.\n"

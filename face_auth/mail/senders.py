@@ -57,7 +57,8 @@ class SmtpSender:
         message["Date"] = format_datetime(utc_now())
         domain = parseaddr(self._config.sender)[1].rpartition("@")[2] or None
         message["Message-ID"] = make_msgid(domain=domain)
-        message.set_content(mail.text)
+        # Plain ASCII as is (the link stays whole in any reader); otherwise quoted-printable.
+        message.set_content(mail.text, cte="7bit" if mail.text.isascii() else "quoted-printable")
         return message
 
     def send(self, mail: OutgoingMail) -> None:
