@@ -39,6 +39,8 @@ from face_auth.business_val import (
     ReadinessCheck,
     TokenService,
 )
+from face_auth.business_val.email_links import email_links
+from face_auth.business_val.email_verification import EmailVerificationPolicy
 from face_auth.business_val.face import FacePolicy, FaceService
 from face_auth.business_val.liveness import (
     LivenessMode,
@@ -257,7 +259,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             session_token_lifetime=timedelta(minutes=settings.session_token_minutes),
             recent_auth=RecentAuthPolicy(timedelta(minutes=settings.recent_auth_minutes)),
             observer=app.state.metrics,
+            email_verification=EmailVerificationPolicy(required=settings.mail_enabled),
         )
+        app.state.email_links = email_links(settings, database, accounts)
         app.state.tokens = tokens
         app.state.csrf = CsrfTokens(secret)
         app.state.accounts = accounts
@@ -280,6 +284,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log_event(logger, "app_started", version=__version__, embedded_db=supervisor is not None)
         yield
     finally:
+        if hasattr(app.state, "email_links"):
+            await run_in_threadpool(app.state.email_links.close)
         database.close()
         if supervisor is not None:
             await run_in_threadpool(supervisor.stop)
@@ -323,6 +329,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_controller.api_router,
         auth_controller.face_api_router,
         auth_controller.face_pages_router,
+        auth_controller.email_pages_router,
+        auth_controller.email_api_router,
         oidc_router,
     ):
         document_error_responses(router)

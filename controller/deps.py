@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 from controller.face_runner import BoundedRunner
 from controller.worker_pool import WorkerPool
 from face_auth.business_val import AccountService, ReadinessCheck, TokenService
+from face_auth.business_val.email_links import EmailLinks
 from face_auth.business_val.face import FaceService
 from face_auth.business_val.personal_data import PersonalDataService
 from face_auth.config import Settings
@@ -21,6 +22,10 @@ def get_settings(request: Request) -> Settings:
 
 def get_accounts(request: Request) -> AccountService:
     return request.app.state.accounts
+
+
+def get_email_links(request: Request) -> EmailLinks:
+    return request.app.state.email_links
 
 
 def get_tokens(request: Request) -> TokenService:
@@ -76,6 +81,7 @@ def get_optional_claims(
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 AccountsDep = Annotated[AccountService, Depends(get_accounts)]
+EmailLinksDep = Annotated[EmailLinks, Depends(get_email_links)]
 ClaimsDep = Annotated[SessionClaims, Depends(get_claims)]
 OptionalClaimsDep = Annotated[SessionClaims | None, Depends(get_optional_claims)]
 FacesDep = Annotated[FaceService, Depends(get_faces)]

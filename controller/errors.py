@@ -19,6 +19,7 @@ from face_auth.exception import (
     ChallengeRefused,
     CsrfFailed,
     DatabaseUnavailable,
+    EmailNotVerified,
     EnrollmentCodeRequired,
     FaceAuthError,
     FaceHeld,
@@ -28,6 +29,7 @@ from face_auth.exception import (
     InvalidCode,
     InvalidCredentials,
     InvalidInput,
+    InvalidLink,
     InvalidToken,
     NotAuthenticated,
     NotFound,
@@ -62,6 +64,8 @@ STATUS_FOR_ERROR: dict[type[FaceAuthError], int] = {
     InvalidCode: 401,
     TemplateOutdated: 409,
     ChallengeRefused: 400,
+    EmailNotVerified: 403,
+    InvalidLink: 400,
 }
 
 TITLE_FOR_STATUS = {

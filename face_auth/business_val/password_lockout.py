@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from face_auth.data_access import LoginAttemptRepository
-from face_auth.exception import AccountLocked
+from face_auth.exception import AccountLocked, TooManyLinkRequests
 from face_auth.utils import utc_now
 
 # Doubling beyond this many steps cannot matter: every hold is capped long before.
@@ -53,6 +53,14 @@ def registration_key(client: str) -> str:
     return f"register:{client}"
 
 
+def link_key(account: str) -> str:
+    return f"link:{account}"
+
+
+def link_client_key(client: str) -> str:
+    return f"link-client:{client}"
+
+
 class PasswordLockout:
     def __init__(self, policy: LockoutPolicy, attempts: LoginAttemptRepository) -> None:
         self._policy = policy
@@ -85,6 +93,21 @@ class PasswordLockout:
                 "Too many registrations from this address. Try again later.",
             )
         return Reservation(((key, self._policy.registrations_per_client),))
+
+    def reserve_link_request(self, account: str, client: str | None) -> None:
+        """Every request for a mailed link counts (never refunded): `max_failures` a window per
+        address, `client_max_failures` per client, then the same doubling holds as passwords.
+        Raises TooManyLinkRequests while either is held."""
+        keys = [(link_key(account), self._policy.max_failures)]
+        if client:
+            keys.insert(0, (link_client_key(client), self._policy.client_max_failures))
+        taken: list[tuple[str, int]] = []
+        now = utc_now()
+        for key, allowance in keys:
+            if self._attempts.reserve(key, now, allowance, self._policy.window) is None:
+                raise TooManyLinkRequests(self._retry_after(key, now))
+            taken.append((key, allowance))
+        self.failed(Reservation(tuple(taken)))  # counted for good: start a hold once spent
 
     def succeeded(self, reservation: Reservation, account: str) -> None:
         """The password was right: the account's count starts again; the client gets its

@@ -11,6 +11,7 @@ from face_auth.business_val.one_time_codes import OneTimeCodes
 from face_auth.business_val.tokens import end_all_sessions
 from face_auth.data_access import (
     AuditRepository,
+    EmailTokenRepository,
     EmbeddingRepository,
     LoginAttemptRepository,
     SessionRepository,
@@ -41,7 +42,8 @@ VECTORS_NOT_EXPORTED = (
 class AccountEraser:
     """Everything stored about one account: its sessions end first, with their OpenID Connect
     codes and tokens, then the applications it granted (consents), the face template and its data
-    key (crypto-shredded), the face hold, one-time codes, password attempts and the user.
+    key (crypto-shredded), the face hold, one-time codes, mailed links, password attempts and
+    the user.
     Audit events stay until their retention ends (they hold the user id only)."""
 
     def __init__(self, database: Database, embeddings: EmbeddingRepository) -> None:
@@ -53,6 +55,7 @@ class AccountEraser:
         self._login_attempts = LoginAttemptRepository(database)
         self._frame_hashes = FrameHashRepository(database)
         self._consents = ConsentRepository(database)
+        self._email_tokens = EmailTokenRepository(database)
         self._delegations = oidc_revocation(database)
         self._audit = AuditRepository(database)
 
@@ -65,6 +68,7 @@ class AccountEraser:
         self._frame_hashes.delete_for_user(user.id)
         self._face_attempts.delete(user.id)
         self._recovery_codes.delete(user.id)
+        self._email_tokens.delete_for_user(user.id)
         self._login_attempts.clear(user.email)
         self._users.delete(user.id)
         self._audit.record(event, utc_now(), user.id, sessions_ended=ended)

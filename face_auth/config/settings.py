@@ -2,7 +2,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from face_auth.constant import EmbedderKind
@@ -170,6 +170,22 @@ class Settings(BaseSettings):
     # peak RSS of a loaded 2-core replica ~70 MB lower at the same speed (docs/performance.md).
     malloc_arenas: int = Field(default=2, ge=0)
 
+    # Mail (docs/mail.md): off until smtp_host is set. Off, registration needs no email
+    # verification and password reset links go to the log (development only). On, a new
+    # account must open the link mailed to it before its first sign-in, and reset links go by
+    # mail. starttls: plain connection upgraded (port 587); ssl: TLS from the start (465);
+    # none: no encryption, for a relay on this machine only (credentials are then refused).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_username: SecretStr | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    mail_from: str = "face_auth <no-reply@localhost>"
+    # Lifetimes of the links mailed for a password reset and an email verification.
+    password_reset_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    email_verification_hours: int = Field(default=24, ge=1, le=7 * 24)
+
     # OpenID Connect provider (docs/oidc.md). The issuer URL; unset: public_url (or its
     # default), never a request's Host header.
     oidc_issuer: str | None = None
@@ -182,6 +198,22 @@ class Settings(BaseSettings):
     # Refresh tokens (scope offline_access): one family per sign-in, rotated on each use, dead
     # this many days after the sign-in whatever the rotations.
     oidc_refresh_token_days: int = Field(default=30, ge=1, le=365)
+
+    @model_validator(mode="after")
+    def _no_credentials_in_the_clear(self) -> "Settings":
+        """SMTP credentials are sent only over TLS, or to a relay on this machine."""
+        loopback = self.smtp_host in ("localhost", "127.0.0.1", "::1")
+        if self.smtp_security == "none" and self.smtp_username is not None and not loopback:
+            raise ValueError(
+                "FACE_AUTH_SMTP_SECURITY=none would send the SMTP password unencrypted: use "
+                "starttls or ssl, or a relay on this machine"
+            )
+        return self
+
+    @property
+    def mail_enabled(self) -> bool:
+        """Mail is on (verification required, links mailed) when an SMTP host is set."""
+        return bool(self.smtp_host)
 
     @property
     def public_origin(self) -> str:

@@ -24,6 +24,10 @@ NEXT_REAUTHENTICATE: Final = "reauthenticate"
 # Enrollment needs a recovery code or an administrator's enrollment code first.
 NEXT_ENROLLMENT_CODE: Final = "enrollment_code"
 
+# The pages the mailed links open (a link carries `?token=`).
+RESET_PASSWORD_PATH: Final = "/auth/reset-password"  # noqa: S105 - a page, not a password
+VERIFY_EMAIL_PATH: Final = "/auth/verify-email"
+
 USERS_COLLECTION: Final = "users"
 EMBEDDINGS_COLLECTION: Final = "embeddings"
 SESSIONS_COLLECTION: Final = "sessions"
@@ -44,6 +48,9 @@ OAUTH_CODES_COLLECTION: Final = "oauth_codes"
 OAUTH_TOKENS_COLLECTION: Final = "oauth_tokens"
 OAUTH_REFRESH_TOKENS_COLLECTION: Final = "oauth_refresh_tokens"
 OAUTH_GRANTS_COLLECTION: Final = "oauth_grants"
+# Single-use links mailed for a password reset or an email verification (SHA-256 hashes only;
+# removed by TTL once expired).
+EMAIL_TOKENS_COLLECTION: Final = "email_tokens"
 
 PASSWORD_MIN_CHARS: Final = 8
 PASSWORD_MAX_CHARS: Final = 64

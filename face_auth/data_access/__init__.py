@@ -3,6 +3,7 @@
 from face_auth.data_access.audit_repository import AuditRepository
 from face_auth.data_access.data_key_repository import DataKeyRepository
 from face_auth.data_access.database import Database, connect
+from face_auth.data_access.email_token_repository import EmailTokenRepository
 from face_auth.data_access.embedded_server import EmbeddedMongoServer
 from face_auth.data_access.embedding_repository import EmbeddingRepository
 from face_auth.data_access.login_attempt_repository import LoginAttemptRepository
@@ -16,6 +17,7 @@ __all__ = [
     "DataKeyRepository",
     "Database",
     "DatabaseSupervisor",
+    "EmailTokenRepository",
     "EmbeddedMongoServer",
     "EmbeddingRepository",
     "LoginAttemptRepository",

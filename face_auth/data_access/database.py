@@ -9,6 +9,7 @@ from pymongo.errors import CollectionInvalid, OperationFailure
 from face_auth.constant import (
     AUDIT_COLLECTION,
     DATA_KEYS_COLLECTION,
+    EMAIL_TOKENS_COLLECTION,
     EMBEDDINGS_COLLECTION,
     FACE_ATTEMPTS_COLLECTION,
     FACE_CHALLENGES_COLLECTION,
@@ -41,6 +42,7 @@ COLLECTIONS = (
     OAUTH_GRANTS_COLLECTION,
     FACE_CHALLENGES_COLLECTION,
     FRAME_HASHES_COLLECTION,
+    EMAIL_TOKENS_COLLECTION,
 )
 # What ensure_indexes creates; `face-auth db check` compares against it.
 EXPECTED_INDEXES = {
@@ -70,6 +72,8 @@ EXPECTED_INDEXES = {
     # Liveness: challenges by nonce hash and frame hashes per user, both removed by TTL.
     FACE_CHALLENGES_COLLECTION: {"_id_", "expiry_ttl"},
     FRAME_HASHES_COLLECTION: {"_id_", "expiry_ttl", "user_id"},
+    # Mailed links by token hash, removed by TTL once expired; ended per user.
+    EMAIL_TOKENS_COLLECTION: {"_id_", "expiry_ttl", "user_id"},
 }
 
 
@@ -115,6 +119,11 @@ class Database:
             [("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"
         )
         self._ensure_oidc_indexes()
+        email_tokens = self.db[EMAIL_TOKENS_COLLECTION]
+        email_tokens.create_index(
+            [("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"
+        )
+        email_tokens.create_index([("user_id", ASCENDING)], name="user_id")
         # Keyed by _id only: created up front so `db check` finds their _id index at once.
         existing = set(self.db.list_collection_names())
         for name in (FACE_ATTEMPTS_COLLECTION, RECOVERY_CODES_COLLECTION, DATA_KEYS_COLLECTION):

@@ -61,6 +61,19 @@ class UserRepository:
         return result.modified_count == 1
 
     @translate_unavailable
+    def set_email_verified(self, user_id: str, verified_at: datetime) -> bool:
+        """Record that the account's email address was proven (a mailed link was opened);
+        False when there is no such user or it was verified before (the first time stays)."""
+        object_id = _object_id(user_id)
+        if object_id is None:
+            return False
+        result = self._users.update_one(
+            {"_id": object_id, "email_verified_at": None},
+            {"$set": {"email_verified_at": verified_at}},
+        )
+        return result.modified_count == 1
+
+    @translate_unavailable
     def set_locked(self, user_id: str, locked_at: datetime | None) -> bool:
         """Lock (a time) or unlock (None) the account; False when there is no such user."""
         object_id = _object_id(user_id)

@@ -20,6 +20,10 @@ class NewUser(BaseModel):
     username_skeleton: str = ""
     # Set by an administrator (`face-auth users lock`): no sign-in until `users unlock`.
     locked_at: datetime | None = None
+    # Registered while mail was on: no sign-in until the mailed link is opened
+    # (business_val/email_links.py). Older accounts, and those made with mail off, have False.
+    verify_email: bool = False
+    email_verified_at: datetime | None = None
 
 
 class User(NewUser):
@@ -46,3 +50,14 @@ class UserEmbedding(BaseModel):
     @property
     def readable(self) -> bool:
         return self.unreadable is None
+
+
+class EmailToken(BaseModel):
+    """A single-use link's record: what it is for, whose, until when (stored by hash)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    purpose: str
+    user_id: str
+    email: str
+    expires_at: datetime

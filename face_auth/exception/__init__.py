@@ -40,6 +40,9 @@ class ErrorCode(StrEnum):
     CHALLENGE_USED = "challenge_used"
     CHALLENGE_EXPIRED = "challenge_expired"
     CHALLENGES_SPENT = "challenges_spent"
+    EMAIL_NOT_VERIFIED = "email_not_verified"
+    INVALID_LINK = "invalid_link"
+    TOO_MANY_LINK_REQUESTS = "too_many_link_requests"
 
 
 class FaceAuthError(Exception):
@@ -242,3 +245,33 @@ class TemplateOutdated(FaceAuthError):
         "Your face template was made by an older version of the face model and cannot be "
         "compared. Enroll your face again (a recovery code lets you do so)."
     )
+
+
+class EmailNotVerified(FaceAuthError):
+    """The password was right, but the account's email address is not verified yet: the link
+    mailed at registration must be opened first (a new one can be asked for)."""
+
+    code: str = ErrorCode.EMAIL_NOT_VERIFIED
+    message = (
+        "Confirm your email address first: open the link we sent you when you registered. "
+        "No mail? Ask for a new link."
+    )
+
+
+class InvalidLink(FaceAuthError):
+    """A password reset or email verification link that is unknown, used already or expired
+    (which of these is not said)."""
+
+    code: str = ErrorCode.INVALID_LINK
+    message = "This link is not valid: it may have expired or been used already. Ask for a new one."
+
+
+class TooManyLinkRequests(AccountLocked):
+    """Too many password reset or verification mails asked for this address or from this
+    client: wait `retry_after` seconds."""
+
+    code: str = ErrorCode.TOO_MANY_LINK_REQUESTS
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        wait = f"Too many requests for a link. Try again in {max(1, retry_after)} seconds."
+        super().__init__(retry_after, message or wait)

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -45,9 +46,29 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(event, default=str)
 
 
+# A mailed link's token in a request line (uvicorn's access log: GET /auth/reset-password?token=).
+_QUERY_TOKEN = re.compile(r"([?&]token=)[^&\s\"]+")
+
+
+class RedactQueryTokens(logging.Filter):
+    """Replace `token=` query values in a record's arguments (the access log's request path):
+    a password reset link must not be usable by someone who reads the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            isinstance(arg, str) and "token=" in arg for arg in record.args
+        ):
+            record.args = tuple(
+                _QUERY_TOKEN.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(RedactQueryTokens())
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
