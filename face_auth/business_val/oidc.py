@@ -18,8 +18,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from face_auth.business_val.signing_keys import ALGORITHMS, DEFAULT_ALGORITHM
-from face_auth.config import Settings
-from face_auth.data_access import AuditRepository, Database, UserRepository
+from face_auth.data_access import AuditRepository, UserRepository
 from face_auth.data_access.oidc_repository import (
     AccessTokenRepository,
     AuthorizationCodeRepository,
@@ -328,15 +327,6 @@ class OidcRevocation:
             log_event(logger, "oidc_tokens_revoked", user_id=user_id, codes_ended=codes,
                       tokens_revoked=tokens)  # fmt: skip
         return codes + tokens
-
-
-def oidc_revocation(database: Database) -> OidcRevocation:
-    return OidcRevocation(
-        AuthorizationCodeRepository(database),
-        AccessTokenRepository(database),
-        RefreshTokenRepository(database),
-        AuditRepository(database),
-    )
 
 
 class OidcService:
@@ -720,25 +710,3 @@ class OidcService:
             claims["email"] = user.email
             claims["email_verified"] = False
         return claims
-
-
-def oidc_policy(settings: Settings) -> OidcPolicy:
-    return OidcPolicy(
-        code_lifetime=timedelta(seconds=settings.oidc_code_seconds),
-        access_token_lifetime=timedelta(minutes=settings.oidc_access_token_minutes),
-        id_token_lifetime=timedelta(minutes=settings.oidc_id_token_minutes),
-        refresh_token_lifetime=timedelta(days=settings.oidc_refresh_token_days),
-    )
-
-
-def oidc_service(database: Database, policy: OidcPolicy) -> OidcService:
-    return OidcService(
-        clients=OAuthClientRepository(database),
-        codes=AuthorizationCodeRepository(database),
-        tokens=AccessTokenRepository(database),
-        refresh_tokens=RefreshTokenRepository(database),
-        consents=ConsentRepository(database),
-        users=UserRepository(database),
-        audit=AuditRepository(database),
-        policy=policy,
-    )
