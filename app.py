@@ -7,7 +7,6 @@ import functools
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from pathlib import Path
 
 import uvicorn
@@ -33,52 +32,18 @@ from controller.oidc import router as oidc_router
 from controller.security_headers import SecurityHeaders
 from controller.worker_pool import WorkerPool
 from face_auth import __version__
-from face_auth.business_val import (
-    AccountService,
-    PasswordHasher,
-    ReadinessCheck,
-    TokenService,
-)
-from face_auth.business_val.email_links import email_links
-from face_auth.business_val.email_verification import EmailVerificationPolicy
-from face_auth.business_val.face import FacePolicy, FaceService
-from face_auth.business_val.liveness import (
-    LivenessMode,
-    LivenessPolicy,
-    LivenessService,
-    parse_actions,
-)
-from face_auth.business_val.lockout import FaceAttemptLimiter, FaceHoldPolicy
-from face_auth.business_val.observer import AuthObserver
-from face_auth.business_val.oidc import oidc_policy, oidc_revocation, oidc_service
-from face_auth.business_val.one_time_codes import OneTimeCodes
-from face_auth.business_val.password_lockout import LockoutPolicy, PasswordLockout
-from face_auth.business_val.personal_data import AccountEraser, PersonalDataService
-from face_auth.business_val.recent_auth import RecentAuthPolicy
-from face_auth.business_val.signing_keys import SigningKeys
-from face_auth.business_val.template_protection import protect_templates
-from face_auth.config import Settings, load_or_create_secret, template_master_keys
+from face_auth.business_val import ReadinessCheck
+from face_auth.config import Settings
 from face_auth.constant import EmbedderKind
-from face_auth.data_access import (
-    AuditRepository,
-    DatabaseSupervisor,
-    DataKeyRepository,
-    EmbeddingRepository,
-    LoginAttemptRepository,
-    SessionRepository,
-    TemplateCipher,
-    UserRepository,
-    connect,
-)
-from face_auth.data_access.database import Database
-from face_auth.data_access.face_attempt_repository import FaceAttemptRepository
-from face_auth.data_access.liveness_repository import ChallengeRepository, FrameHashRepository
-from face_auth.data_access.recovery_code_repository import RecoveryCodeRepository
-from face_auth.face_pipeline import FaceModels, PipelineConfig, load_models
-from face_auth.face_pipeline.liveness import LivenessConfig
+from face_auth.data_access import DatabaseSupervisor, connect
+from face_auth.face_pipeline import FaceModels, load_models
 from face_auth.logger import configure_logging, get_logger, log_event
 from face_auth.model_store import ModelsMissingError, require_installed_models
 from face_auth.utils.memory import limit_malloc_arenas
+from face_auth.wiring import database_supervisor, pipeline_config, serving_services, session_secret
+
+# pipeline_config: the pipeline as the app runs it, for the tests and tools that embed frames.
+__all__ = ["create_app", "load_face_models", "main", "pipeline_config"]
 
 ROOT = Path(__file__).resolve().parent
 logger = get_logger("face_auth.app")
@@ -90,132 +55,6 @@ def load_face_models(models_dir: Path, intra_op_threads: int, engine: EmbedderKi
     Raises ModelsMissingError, naming `face-auth models install`, when weights are absent."""
     return load_models(
         models_dir.resolve(), engine=engine, intra_op_threads=intra_op_threads or None
-    )
-
-
-def pipeline_config(settings: Settings) -> PipelineConfig:
-    return PipelineConfig.from_settings(settings)
-
-
-def face_policy(settings: Settings) -> FacePolicy:
-    return FacePolicy(
-        frames=settings.face_frames,
-        enroll_min_frames=settings.face_enroll_min_frames,
-        verify_min_frames=settings.face_verify_min_frames,
-        match_threshold=settings.face_match_threshold,
-        max_failures=settings.face_max_failures,
-        first_enroll_window=timedelta(hours=settings.face_first_enroll_hours),
-        capture_frames=face_capture_frames(settings),
-    )
-
-
-def face_capture_frames(settings: Settings) -> int:
-    """Frames a request may carry: more than face_frames only when a challenge asks for a
-    head movement (some frames are then turned away)."""
-    if settings.liveness == LivenessMode.CHALLENGE:
-        return max(settings.face_frames, settings.face_capture_frames)
-    return settings.face_frames
-
-
-def liveness_policy(settings: Settings) -> LivenessPolicy:
-    return LivenessPolicy(
-        mode=LivenessMode(settings.liveness),
-        actions=parse_actions(settings.liveness_actions),
-        challenge_lifetime=timedelta(seconds=settings.liveness_challenge_seconds),
-        replay_window=timedelta(hours=settings.liveness_replay_hours),
-        capture_frames=face_capture_frames(settings),
-        max_challenges=settings.liveness_max_challenges,
-        checks=LivenessConfig.from_settings(settings),
-    )
-
-
-def face_hold_policy(settings: Settings) -> FaceHoldPolicy:
-    return FaceHoldPolicy(
-        max_failures=settings.face_account_max_failures,
-        first_hold=timedelta(seconds=settings.face_hold_seconds),
-        max_hold=timedelta(seconds=settings.face_hold_max_seconds),
-    )
-
-
-def face_service(
-    settings: Settings,
-    database: Database,
-    models: FaceModels,
-    embeddings: EmbeddingRepository,
-    accounts: AccountService,
-    tokens: TokenService,
-    observer: AuthObserver,
-) -> FaceService:
-    audit = AuditRepository(database)
-    return FaceService(
-        models=models,
-        pipeline=pipeline_config(settings),
-        policy=face_policy(settings),
-        embeddings=embeddings,
-        users=UserRepository(database),
-        sessions=SessionRepository(database),
-        audit=audit,
-        accounts=accounts,
-        tokens=tokens,
-        limiter=FaceAttemptLimiter(
-            face_hold_policy(settings), FaceAttemptRepository(database), audit, observer
-        ),
-        codes=OneTimeCodes(
-            RecoveryCodeRepository(database), audit, settings.recovery_codes, observer
-        ),
-        observer=observer,
-        liveness=LivenessService(
-            liveness_policy(settings),
-            ChallengeRepository(database),
-            FrameHashRepository(database),
-            audit,
-            observer,
-        ),
-    )
-
-
-def lockout_policy(settings: Settings) -> LockoutPolicy:
-    return LockoutPolicy(
-        max_failures=settings.login_max_failures,
-        client_max_failures=settings.login_client_max_failures,
-        registrations_per_client=settings.registrations_per_client,
-        window=timedelta(minutes=settings.login_failure_window_minutes),
-        first_hold=timedelta(seconds=settings.login_first_hold_seconds),
-        max_hold=timedelta(minutes=settings.login_max_hold_minutes),
-    )
-
-
-def protected_embeddings(
-    settings: Settings, database: Database, audit: AuditRepository
-) -> EmbeddingRepository:
-    """The templates' repository, encrypting under per-user data keys; first re-wraps data
-    keys under the current master key and encrypts plaintext templates (idempotent)."""
-    current, previous = template_master_keys(settings)
-    cipher = TemplateCipher(current, previous, DataKeyRepository(database))
-    embeddings = EmbeddingRepository(database, cipher)
-    protect_templates(cipher, embeddings, audit)
-    return embeddings
-
-
-def personal_data_service(
-    database: Database, embeddings: EmbeddingRepository, accounts: AccountService
-) -> PersonalDataService:
-    audit = AuditRepository(database)
-    recovery_codes = RecoveryCodeRepository(database)
-    eraser = AccountEraser(database, embeddings)
-    codes = OneTimeCodes(recovery_codes, audit, recovery_code_count=0)
-    return PersonalDataService(
-        accounts=accounts, eraser=eraser, embeddings=embeddings, codes=codes, audit=audit
-    )
-
-
-def database_supervisor(settings: Settings) -> DatabaseSupervisor:
-    return DatabaseSupervisor(
-        settings.db_path,
-        startup_timeout=settings.embedded_db_startup_seconds,
-        max_quick_failures=settings.embedded_db_max_restarts,
-        failure_window=settings.embedded_db_restart_window_seconds,
-        restart_delay=settings.embedded_db_restart_delay_seconds,
     )
 
 
@@ -238,37 +77,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     database = connect(uri, settings.database_name, settings.db_timeout_ms)
     try:
         await run_in_threadpool(database.ensure_indexes, settings.audit_retention_days)
-        secret = (
-            settings.jwt_secret.get_secret_value()
-            if settings.jwt_secret
-            else load_or_create_secret(settings.secret_path)
+        services = await run_in_threadpool(
+            serving_services, settings, database, models, app.state.metrics
         )
-        tokens = TokenService(
-            secret, settings.jwt_algorithm, SessionRepository(database), oidc_revocation(database)
-        )
-        audit = AuditRepository(database)
-        embeddings = await run_in_threadpool(protected_embeddings, settings, database, audit)
-        accounts = AccountService(
-            users=UserRepository(database),
-            embeddings=embeddings,
-            audit=audit,
-            lockout=PasswordLockout(lockout_policy(settings), LoginAttemptRepository(database)),
-            hasher=await run_in_threadpool(PasswordHasher, settings.bcrypt_rounds),
-            tokens=tokens,
-            password_token_lifetime=timedelta(minutes=settings.password_token_minutes),
-            session_token_lifetime=timedelta(minutes=settings.session_token_minutes),
-            recent_auth=RecentAuthPolicy(timedelta(minutes=settings.recent_auth_minutes)),
-            observer=app.state.metrics,
-            email_verification=EmailVerificationPolicy(required=settings.mail_enabled),
-        )
-        app.state.email_links = email_links(settings, database, accounts)
-        app.state.tokens = tokens
-        app.state.csrf = CsrfTokens(secret)
-        app.state.accounts = accounts
-        app.state.faces = face_service(
-            settings, database, models, embeddings, accounts, tokens, app.state.metrics
-        )
-        app.state.personal_data = personal_data_service(database, embeddings, accounts)
+        app.state.tokens = services.tokens
+        app.state.csrf = CsrfTokens(await run_in_threadpool(session_secret, settings))
+        app.state.accounts = services.accounts
+        app.state.faces = services.faces
+        app.state.personal_data = services.personal_data
+        app.state.email_links = services.email_links
         app.state.password_pool = WorkerPool(
             settings.password_workers,
             settings.password_queue_limit,
@@ -277,10 +94,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.face_runner = BoundedRunner(settings.face_workers, settings.face_queue_limit)
         app.state.metrics.track_runner(app.state.face_runner)
         app.state.readiness = ReadinessCheck(database, models, supervisor)
-        app.state.oidc = oidc_service(database, oidc_policy(settings))
-        signing_keys = SigningKeys(settings.oidc_keys_path, app.state.oidc.policy.id_token_lifetime)
-        await run_in_threadpool(signing_keys.current)  # generated once, on first start
-        app.state.oauth_server = FaceAuthServer(app.state.oidc, signing_keys)
+        app.state.oidc = services.oidc
+        app.state.oauth_server = FaceAuthServer(services.oidc, services.signing_keys)
         log_event(logger, "app_started", version=__version__, embedded_db=supervisor is not None)
         yield
     finally:

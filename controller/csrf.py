@@ -26,7 +26,7 @@ from face_auth.exception import CsrfFailed
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ANONYMOUS = "anonymous"
-# OpenID Connect endpoints that relying parties call server to server (controller/oidc.py).
+# OpenID Connect endpoints that relying parties call server to server (controller/oidc).
 # They act on no cookie: /oauth2/token authenticates the client (HTTP Basic, or a public
 # client's PKCE verifier) and /oauth2/userinfo a Bearer access token, so a forged cross-site
 # request carries nothing a browser adds. Exact paths, POST only: nothing else is exempt.

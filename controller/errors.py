@@ -10,7 +10,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from controller.body_limit import BodyTooLarge
 from controller.rendering import render
+from controller.schemas import face_decision_body
 from controller.steps import PAGE_FOR_STEP
+from face_auth.business_val.face import FaceDecision
 from face_auth.constant import NEXT_ENROLLMENT_CODE, NEXT_LOGIN
 from face_auth.exception import (
     AccountDisabled,
@@ -21,6 +23,7 @@ from face_auth.exception import (
     DatabaseUnavailable,
     EmailNotVerified,
     EnrollmentCodeRequired,
+    ErrorCode,
     FaceAuthError,
     FaceHeld,
     FaceMismatch,
@@ -84,6 +87,14 @@ TITLE_FOR_STATUS = {
 }
 
 
+# The API's own words where a refusal should name one of its endpoints (the rules layer knows
+# no URL): what the face step needs first.
+API_MESSAGES: dict[str, str] = {
+    ErrorCode.CHALLENGE_REQUIRED: "A liveness challenge is required: ask for one "
+    "(POST /api/v1/face/challenge) and send its nonce with the frames.",
+}
+
+
 def is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -115,7 +126,8 @@ def api_details(error: FaceAuthError) -> dict[str, object]:
     if isinstance(error, TooManyAttempts):
         extra["next"] = NEXT_LOGIN
     if isinstance(error, FaceRejected):
-        extra["result"] = error.result
+        assert isinstance(error.decision, FaceDecision)
+        extra["result"] = face_decision_body(error.decision)
     if isinstance(error, EnrollmentCodeRequired | TemplateOutdated):
         extra["next"] = NEXT_ENROLLMENT_CODE
     if isinstance(error, FaceHeld):
@@ -137,7 +149,10 @@ async def handle_domain_error(request: Request, error: Exception) -> Response:
     )
     if is_api(request):
         response: Response = JSONResponse(
-            error_body(error.code, error.message, **api_details(error)), status_code=status_code
+            error_body(
+                error.code, API_MESSAGES.get(error.code, error.message), **api_details(error)
+            ),
+            status_code=status_code,
         )
     elif isinstance(error, FactorRequired):
         response = RedirectResponse(PAGE_FOR_STEP[error.next_step], status_code=303)

@@ -4,7 +4,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from face_auth.business_val.face import FaceDecision
 from face_auth.entity import User
+from face_auth.face_pipeline import FrameResult
+from face_auth.face_pipeline.liveness import LivenessResult
 
 
 class RegistrationIn(BaseModel):
@@ -133,3 +136,45 @@ class CodeUsedOut(BaseModel):
 
 class RecoveryCodesOut(BaseModel):
     recovery_codes: list[str]
+
+
+def frames_body(frames: list[FrameResult]) -> list[dict[str, object]]:
+    return [
+        {"index": f.index, "accepted": f.accepted, "reason_code": str(f.reason_code),
+         "reason": f.reason}
+        for f in frames
+    ]  # fmt: skip
+
+
+def liveness_body(result: LivenessResult) -> dict[str, object]:
+    """Which liveness checks passed, never their scores (those go to the audit log): a score
+    would guide an attacker's search."""
+    return {
+        "passed": result.passed,
+        "reason_code": str(result.code),
+        "reason": result.message,
+        "action": None if result.action is None else str(result.action),
+        "checks": [{"check": c.name, "passed": c.passed} for c in result.checks],
+    }
+
+
+def face_decision_body(decision: FaceDecision) -> dict[str, object]:
+    """An enrollment or verification outcome as the API answers it (`result` of a refusal):
+    per frame, the score and threshold of a match only, the recovery codes shown once, and
+    why a refusal was made."""
+    body: dict[str, object] = {
+        "accepted": decision.accepted,
+        "frames_used": decision.frames_used,
+        "frames_required": decision.frames_required,
+        "frames": frames_body(decision.frames),
+    }
+    if decision.accepted and decision.similarity is not None:
+        body["similarity"] = round(decision.similarity, 4)
+        body["threshold"] = decision.threshold
+    if decision.recovery_codes is not None:
+        body["recovery_codes"] = decision.recovery_codes
+    if decision.reason is not None:
+        body["reason"] = decision.reason
+    if decision.liveness is not None:
+        body["liveness"] = liveness_body(decision.liveness)
+    return body

@@ -24,10 +24,6 @@ class FaceUpload:
     nonce: str | None = None
 
 
-async def read_frames(request: Request, max_frames: int, max_frame_bytes: int) -> list[bytes]:
-    return (await read_face_upload(request, max_frames, max_frame_bytes)).frames
-
-
 async def read_face_upload(request: Request, max_frames: int, max_frame_bytes: int) -> FaceUpload:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):

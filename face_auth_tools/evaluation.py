@@ -6,9 +6,10 @@ Two kinds of measurement:
 - photo mode (`evaluate_dataset`): one embedding per photo, whatever its size (large photos
   are decoded to the working copy like any frame); photo against photo and enrolled
   template against photo.
-- the login protocol (`evaluate_login_protocol`): what the app decides on. A template is the
-  mean of the camera-like frames of a few photos, a probe the mean of the gated frames of
-  another photo (one sitting), and each is scored like a login.
+- the login protocol (`login_trials` over `photo_frame_embeddings`, as tests/pipeline/
+  calibrate.py runs it): what the app decides on. A template is the mean of the camera-like
+  frames of a few photos, a probe the mean of the gated frames of another photo (one
+  sitting), and each is scored like a login.
 """
 
 from dataclasses import dataclass
@@ -355,42 +356,3 @@ def login_trials(
                 if nearest is None or score > nearest[0]:
                     nearest = (score, person, draw, path)
     return LoginTrials(Scores(np.array(genuine), np.array(impostor)), templates, nearest)
-
-
-def evaluate_login_protocol(
-    folder: Path,
-    models: FaceModels,
-    config: PipelineConfig,
-    threshold: float,
-    enroll_photos: int = 2,
-    templates_per_person: int = 30,
-    seed: int = 0,
-) -> dict[str, object]:
-    """The login protocol on a `person/image` folder, as a JSON-ready report."""
-    people = images_by_person(folder)
-    person_of = {path: person for person, paths in people.items() for path in paths}
-    rng = np.random.default_rng(seed)
-    frames: dict[Path, np.ndarray] = {}
-    for path in sorted(person_of):
-        rows = photo_frame_embeddings(models, path, config, rng)
-        if rows is not None:
-            frames[path] = rows
-    trials = login_trials(frames, person_of, enroll_photos, templates_per_person, seed)
-    report: dict[str, object] = {
-        "protocol": f"template: {enroll_photos} photos x {LOGIN_FRAMES} frames; probe: "
-        f"mean of {LOGIN_MIN_FRAMES}-{LOGIN_FRAMES} gated frames of another photo",
-        "photos": len(person_of),
-        "usable_photos": len(frames),
-        "templates": trials.templates,
-        **summary(trials.scores, threshold),
-    }
-    if trials.nearest_impostor is not None:
-        score, person, draw, probe = trials.nearest_impostor
-        report["nearest_impostor"] = {
-            "similarity": round(score, 4),
-            "template_of": person,
-            "template_photos": [str(path.relative_to(folder)) for path in draw],
-            "probe": str(probe.relative_to(folder)),
-            "margin_below_threshold": round(threshold - score, 4),
-        }
-    return report

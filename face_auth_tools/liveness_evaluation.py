@@ -28,7 +28,6 @@ replay memory starts empty (each presentation is a first attempt). APCER per att
 the share of its presentations accepted as live; BPCER the share of bona fide ones refused.
 """
 
-import math
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -349,10 +348,6 @@ def bona_fide_checks(
                "min": round(min(values), 4), "max": round(max(values), 4)}
         for name, values in sorted(scores.items())
     }  # fmt: skip
-
-
-def percent(value: float) -> str:
-    return f"{100 * value:.1f}%" if not math.isnan(value) else "n/a"
 
 
 def liveness_config(settings: Settings) -> LivenessConfig:

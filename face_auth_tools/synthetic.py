@@ -7,8 +7,8 @@ ones (the cheeks): real parallax. A ring of fixed points around the face keeps t
 still. It stands in for live video of a turning head, which we do not have.
 
 Attacks: ``replay_frames`` (one picture repeated, re-encoded), ``print_frames`` (a print
-moved and tilted: random homographies, noise, blur), ``screen_frames`` (the same with a
-screen's moire, gamma, glare and bezel).
+moved and tilted: random homographies, noise, blur), and ``screen_artefacts`` (a screen's
+moire, gamma, glare and bezel) for a picture shown on a screen.
 """
 
 import io
@@ -195,15 +195,6 @@ def screen_artefacts(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     values[:border], values[-border:] = 0.05, 0.05
     values[:, :border], values[:, -border:] = 0.05, 0.05
     return np.clip(values * 255.0, 0, 255).astype(np.uint8)
-
-
-def screen_frames(
-    image: np.ndarray, count: int, rng: np.random.Generator, strength: float = 0.05
-) -> list[np.ndarray]:
-    """A screen showing the photo, moved in front of the camera (the screen's look is fixed;
-    the whole screen moves as one plane)."""
-    shown = screen_artefacts(image, rng)
-    return print_frames(shown, count, rng, strength)
 
 
 def replay_frames(image: np.ndarray, count: int, rng: np.random.Generator) -> list[bytes]:

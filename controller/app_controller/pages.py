@@ -13,10 +13,9 @@ from controller.deps import (
     PersonalDataDep,
     client_address,
 )
-from controller.oidc import applications_of
+from controller.oidc import applications_of, resume_authorization
 from controller.rendering import render
 from controller.steps import PAGE_FOR_STEP
-from face_auth.business_val.oidc import safe_return_to
 from face_auth.exception import InvalidInput
 
 router = APIRouter(tags=["pages"])
@@ -41,11 +40,9 @@ def application(
 ) -> Response:
     accounts.require_full_session(claims)
     # A sign-in started by an application (OpenID Connect) continues to its request.
-    return_to = safe_return_to(cookies.read_return_to(request))
-    if return_to:
-        redirect = RedirectResponse(return_to, status_code=303)
-        cookies.clear_return_to(redirect, request)
-        return redirect
+    resumed = resume_authorization(request, cookies)
+    if resumed is not None:
+        return resumed
     user = accounts.current_user(claims)
     face = faces.status(claims)
     context = {

@@ -1,4 +1,5 @@
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
@@ -6,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from controller.deps import ClaimsDep, FaceRunnerDep, FacesDep, SettingsDep
 from controller.face_runner import BoundedRunner
-from controller.schemas import CodeIn, CodeUsedOut, RecoveryCodesOut
+from controller.schemas import CodeIn, CodeUsedOut, RecoveryCodesOut, face_decision_body
 from controller.steps import PAGE_FOR_STEP
 from controller.uploads import read_face_upload
 from face_auth.business_val.face import FaceDecision, FaceService
@@ -24,7 +25,6 @@ FRAMES_DOC = (
 )
 # The body as OpenAPI sees it (the route reads it itself, bounded, before parsing), so that
 # /docs shows it and the schema fuzzer sends frames.
-BINARY = {"type": "string", "format": "binary"}
 FRAMES_BODY = {
     "requestBody": {
         "required": True,
@@ -59,7 +59,7 @@ FRAMES_BODY = {
 
 def decision_response(decision: FaceDecision, request: Request) -> JSONResponse:
     body = {
-        **decision.as_dict(),
+        **face_decision_body(decision),
         "next": NEXT_APPLICATION,
         "redirect": PAGE_FOR_STEP[NEXT_APPLICATION],
     }
@@ -70,8 +70,8 @@ def decision_response(decision: FaceDecision, request: Request) -> JSONResponse:
 
 
 async def run_face_step(
-    admit: Callable[[SessionClaims], object],
-    step: Callable[[SessionClaims, list[bytes], str | None], FaceDecision],
+    admit: Callable[[SessionClaims], Any],
+    step: Callable[[SessionClaims, list[bytes], str | None, Any], FaceDecision],
     request: Request,
     claims: SessionClaims,
     runner: BoundedRunner,
@@ -79,13 +79,14 @@ async def run_face_step(
     faces: FaceService,
 ) -> JSONResponse:
     """Admit the request (session, tries, hold, template, a place in the runner) before its
-    upload is read; then read the frames and run `step` (enroll or verify) on a worker."""
-    await run_in_threadpool(admit, claims)
+    upload is read; then read the frames and run `step` (enroll or verify) on a worker, with
+    what the admission returned."""
+    admitted = await run_in_threadpool(admit, claims)
     with runner.slot():
         upload = await read_face_upload(
             request, faces.policy.max_frames, settings.face_max_frame_bytes
         )
-        decision = await runner.run(step, claims, upload.frames, upload.nonce)
+        decision = await runner.run(step, claims, upload.frames, upload.nonce, admitted)
     return decision_response(decision, request)
 
 
@@ -104,8 +105,13 @@ async def enroll(
     runner: FaceRunnerDep,
     settings: SettingsDep,
 ) -> JSONResponse:
+    def enroll_step(
+        claims: SessionClaims, frames: list[bytes], nonce: str | None, _via: str
+    ) -> FaceDecision:
+        return faces.enroll(claims, frames, nonce)  # which checks its access again
+
     return await run_face_step(
-        faces.admit_enroll, faces.enroll, request, claims, runner, settings, faces
+        faces.admit_enroll, enroll_step, request, claims, runner, settings, faces
     )
 
 
@@ -129,11 +135,7 @@ def challenge(claims: ClaimsDep, faces: FacesDep) -> dict[str, object]:
     (turn_left, turn_right, look_up, look_down; left and right are the person's own), an
     `instruction` to show, and how many `frames` to capture `interval_ms` apart. With
     liveness off or passive, `nonce` and `action` are null."""
-    issued = faces.challenge(claims)
-    if issued is None:
-        return {"mode": "off", "nonce": None, "action": None, "instruction": None,
-                "expires_in": 0, "frames": faces.policy.frames, "interval_ms": 250}  # fmt: skip
-    return issued.as_dict()
+    return faces.challenge(claims).as_dict()
 
 
 @router.post("/recovery")

@@ -323,9 +323,6 @@ class AccountService:
         if not claims.is_full:
             raise FactorRequired(self.next_step(claims))
 
-    def has_face_template(self, user_id: str) -> bool:
-        return self._embeddings.has_template(user_id)
-
     def grant_face_factor(self, claims: SessionClaims) -> IssuedToken:
         """Exchange a password-only session for a full one (new jti). The old one is revoked
         first, conditionally: if it was revoked (too many tries, logout) or expired meanwhile,

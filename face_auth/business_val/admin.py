@@ -3,7 +3,7 @@
 from datetime import timedelta
 from pathlib import Path
 
-from face_auth.business_val.oidc import oidc_revocation
+from face_auth.business_val.oidc import OidcRevocation
 from face_auth.business_val.one_time_codes import OneTimeCodes
 from face_auth.business_val.personal_data import AccountEraser
 from face_auth.business_val.template_protection import protect_templates
@@ -21,7 +21,6 @@ from face_auth.data_access import (
 from face_auth.data_access.database import EXPECTED_INDEXES
 from face_auth.data_access.dump import export_jsonl, import_jsonl
 from face_auth.data_access.face_attempt_repository import FaceAttemptRepository
-from face_auth.data_access.recovery_code_repository import RecoveryCodeRepository
 from face_auth.entity import User
 from face_auth.exception import NotFound
 from face_auth.utils import utc_now
@@ -40,27 +39,39 @@ def user_summary(user: User, has_face: bool) -> dict[str, object]:
 
 
 class AdminService:
+    """The operator's actions; `database` is for whole-database work only (indexes, dump and
+    restore), every record goes through its repository."""
+
     def __init__(
         self,
+        *,
         database: Database,
-        enrollment_code_lifetime: timedelta,
+        users: UserRepository,
+        embeddings: EmbeddingRepository,
         cipher: TemplateCipher,
+        sessions: SessionRepository,
+        face_attempts: FaceAttemptRepository,
+        login_attempts: LoginAttemptRepository,
+        audit: AuditRepository,
+        codes: OneTimeCodes,
+        eraser: AccountEraser,
+        delegations: OidcRevocation,
+        enrollment_code_lifetime: timedelta,
         audit_retention_days: int,
     ) -> None:
         self._database = database
         self._audit_retention_days = audit_retention_days
         self._cipher = cipher
         self._enrollment_code_lifetime = enrollment_code_lifetime
-        self._face_attempts = FaceAttemptRepository(database)
-        self._recovery_codes = RecoveryCodeRepository(database)
-        self._users = UserRepository(database)
-        self._delegations = oidc_revocation(database)
-        self._embeddings = EmbeddingRepository(database, cipher)
-        self._sessions = SessionRepository(database)
-        self._attempts = LoginAttemptRepository(database)
-        self._audit = AuditRepository(database)
-        self._codes = OneTimeCodes(self._recovery_codes, self._audit, recovery_code_count=0)
-        self._eraser = AccountEraser(database, self._embeddings)
+        self._face_attempts = face_attempts
+        self._users = users
+        self._delegations = delegations
+        self._embeddings = embeddings
+        self._sessions = sessions
+        self._attempts = login_attempts
+        self._audit = audit
+        self._codes = codes
+        self._eraser = eraser
 
     def _user(self, email: str) -> User:
         normalised, _ = normalise_email(email)

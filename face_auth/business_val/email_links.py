@@ -23,11 +23,10 @@ from face_auth.business_val.accounts import AccountService
 from face_auth.config import Settings
 from face_auth.constant import RESET_PASSWORD_PATH, VERIFY_EMAIL_PATH
 from face_auth.data_access import AuditRepository, EmailTokenRepository, UserRepository
-from face_auth.data_access.database import Database
 from face_auth.entity import EmailToken, User
 from face_auth.exception import InvalidLink
 from face_auth.logger import get_logger, log_event
-from face_auth.mail import MailQueue, OutgoingMail, mail_sender
+from face_auth.mail import MailQueue, OutgoingMail
 from face_auth.utils import utc_now
 
 logger = get_logger(__name__)
@@ -218,16 +217,3 @@ class EmailLinks:
 
     def close(self) -> None:
         self._queue.close()
-
-
-def email_links(settings: Settings, database: Database, accounts: AccountService) -> EmailLinks:
-    """The mailed links' service from Settings: SMTP when a host is set, else the development
-    log (docs/mail.md). app.py's lifespan calls this once and closes it on shutdown."""
-    return EmailLinks(
-        policy=EmailLinkPolicy.from_settings(settings),
-        accounts=accounts,
-        users=UserRepository(database),
-        tokens=EmailTokenRepository(database),
-        audit=AuditRepository(database),
-        queue=MailQueue(mail_sender(settings)),
-    )

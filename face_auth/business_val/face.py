@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from face_auth.business_val.accounts import AccountService
+from face_auth.business_val.face_match import match
 from face_auth.business_val.liveness import Challenge, LivenessMode, LivenessService
 from face_auth.business_val.lockout import FaceAttemptLimiter
 from face_auth.business_val.observer import AuthObserver, NullObserver
@@ -38,9 +39,9 @@ from face_auth.face_pipeline import (
     FaceModels,
     FrameResult,
     PipelineConfig,
-    cosine_similarity,
     embed_frames,
 )
+from face_auth.face_pipeline.liveness import LivenessResult
 from face_auth.logger import get_logger, log_event
 from face_auth.model_store import WEIGHTS_SHA256
 from face_auth.utils import utc_now
@@ -84,19 +85,20 @@ class FacePolicy:
     def max_frames(self) -> int:
         return max(self.frames, self.capture_frames)
 
+    def session_spent(self, attempts: int) -> bool:
+        """The limit on one password session's face tries (comparisons, liveness refusals,
+        code entries): spent once `max_failures` have been taken."""
+        return attempts >= self.max_failures
 
-def frame_dicts(frames: list[FrameResult]) -> list[dict[str, object]]:
-    return [
-        {"index": f.index, "accepted": f.accepted, "reason_code": str(f.reason_code),
-         "reason": f.reason}
-        for f in frames
-    ]  # fmt: skip
+    def tries_left(self, attempts: int) -> int:
+        return max(0, self.max_failures - attempts)
 
 
 @dataclass(frozen=True)
 class FaceDecision:
-    """The outcome of an enrollment or verification. A refusal says why (per frame, or "did not
-    match"), never the score: with retries, a score would guide a search for a better image."""
+    """The outcome of an enrollment or verification. A refusal says why (per frame, "did not
+    match", or the liveness verdict), never the score: with retries, a score would guide a
+    search for a better image. controller/schemas shapes it as JSON."""
 
     accepted: bool
     similarity: float | None
@@ -106,9 +108,17 @@ class FaceDecision:
     frames: list[FrameResult]
     issued: IssuedToken | None = None
     recovery_codes: list[str] | None = None
+    reason: str | None = None
+    liveness: LivenessResult | None = None
 
     @classmethod
-    def refused(cls, result: EmbeddingResult, required: int) -> "FaceDecision":
+    def refused(
+        cls,
+        result: EmbeddingResult,
+        required: int,
+        reason: str | None = None,
+        liveness: LivenessResult | None = None,
+    ) -> "FaceDecision":
         return cls(
             accepted=False,
             similarity=None,
@@ -116,26 +126,9 @@ class FaceDecision:
             frames_used=result.used,
             frames_required=required,
             frames=result.frames,
+            reason=reason,
+            liveness=liveness,
         )
-
-    def as_dict(self) -> dict[str, object]:
-        body: dict[str, object] = {
-            "accepted": self.accepted,
-            "frames_used": self.frames_used,
-            "frames_required": self.frames_required,
-            "frames": frame_dicts(self.frames),
-        }
-        if self.accepted and self.similarity is not None:
-            body["similarity"] = round(self.similarity, 4)
-            body["threshold"] = self.threshold
-        if self.recovery_codes is not None:
-            body["recovery_codes"] = self.recovery_codes
-        return body
-
-
-def refusal(result: EmbeddingResult, required: int, reason: str) -> dict[str, object]:
-    decision = FaceDecision.refused(result, required)
-    return {**decision.as_dict(), "reason": reason}
 
 
 @dataclass(frozen=True)
@@ -191,8 +184,8 @@ class FaceService:
         tokens: TokenService,
         limiter: FaceAttemptLimiter,
         codes: OneTimeCodes,
+        liveness: LivenessService,
         observer: AuthObserver | None = None,
-        liveness: LivenessService | None = None,
     ) -> None:
         self._observer = observer or NullObserver()
         self._liveness = liveness
@@ -218,17 +211,17 @@ class FaceService:
         """Raise unless this session may enroll now; returns how it may (see VIA_*)."""
         return self._enroll_access(claims, self._live_state(claims))
 
-    def admit_verify(self, claims: SessionClaims) -> None:
-        """Raise unless this session may attempt a verification now."""
+    def admit_verify(self, claims: SessionClaims) -> UserEmbedding:
+        """Raise unless this session may attempt a verification now; returns the template
+        (read and decrypted here, once, for the verification that follows)."""
         self._live_state(claims)
         self._limiter.check(claims.sub)
-        self._current_template(claims.sub)
+        return self._current_template(claims.sub)
 
-    def challenge(self, claims: SessionClaims) -> Challenge | None:
-        """A liveness challenge for this live session (None when liveness is off)."""
+    def challenge(self, claims: SessionClaims) -> Challenge:
+        """A liveness challenge for this live session (with neither nonce nor action unless
+        the mode is challenge)."""
         self._live_state(claims)
-        if self._liveness is None:
-            return None
         policy = self._liveness.policy
         if policy.mode is LivenessMode.CHALLENGE:
             taken = self._sessions.reserve_challenge(claims.jti, utc_now(), policy.max_challenges)
@@ -281,30 +274,34 @@ class FaceService:
         )
 
     def verify(
-        self, claims: SessionClaims, frames: Sequence[bytes], nonce: str | None = None
+        self,
+        claims: SessionClaims,
+        frames: Sequence[bytes],
+        nonce: str | None = None,
+        template: UserEmbedding | None = None,
     ) -> FaceDecision:
-        """Compare with the template. The attempt is reserved on the session and on the account
-        before the comparison, and a match is granted only while the session is still live."""
+        """Compare with the template (the one admit_verify returned, or read now). The attempt
+        is reserved on the session and on the account before the comparison, and a match is
+        granted only while the session is still live."""
         self._live_state(claims)  # again: things may have changed during the upload
         self._limiter.check(claims.sub)
-        template = self._current_template(claims.sub)
+        if template is None:
+            template = self._current_template(claims.sub)
         required = self._policy.verify_min_frames
-        threshold = self._policy.match_threshold
         result = self._embed(frames, required, FACTOR_FACE, claims, nonce)
         assert result.embedding is not None
         attempt = self._reserve_session_attempt(claims)
         counted = self._limiter.reserve(claims.sub)
-        similarity = cosine_similarity(result.embedding, template.template)
-        accepted = similarity >= threshold
-        self._report_comparison(claims, accepted, similarity, result.used, attempt,
-                                counted.failures)  # fmt: skip
-        if accepted:
+        outcome = match(result.embedding, template.template, self._policy.match_threshold)
+        self._report_comparison(claims, outcome.accepted, outcome.similarity, result.used,
+                                attempt, counted.failures)  # fmt: skip
+        if outcome.accepted:
             issued = self._accounts.grant_face_factor(claims)
             self._limiter.matched(claims.sub)
             return FaceDecision(
                 accepted=True,
-                similarity=similarity,
-                threshold=threshold,
+                similarity=outcome.similarity,
+                threshold=outcome.threshold,
                 frames_used=result.used,
                 frames_required=required,
                 frames=result.frames,
@@ -312,7 +309,7 @@ class FaceService:
             )
         self._limiter.failed(claims.sub, counted)
         self._end_if_spent(claims, attempt)
-        raise FaceMismatch(refusal(result, required, MISMATCH_REASON))
+        raise FaceMismatch(FaceDecision.refused(result, required, reason=MISMATCH_REASON))
 
     def redeem_code(self, claims: SessionClaims, code: str) -> str:
         """A recovery code or an administrator's enrollment code lets this password-only session
@@ -355,15 +352,14 @@ class FaceService:
             first_enrollment_until=self._first_enrollment_until(claims.sub, template),
             enrollment_authorized=state.enrollment_authorized_by is not None,
             held_until=self._limiter.held_until(claims.sub),
-            attempts_left=max(0, self._policy.max_failures - state.face_attempts),
+            attempts_left=self._policy.tries_left(state.face_attempts),
         )
 
     def delete(self, claims: SessionClaims) -> bool:
         """Remove the user's biometric data and shred its data key. Needs a recent sign-in."""
         self._accounts.require_recent_auth(claims)
         deleted = self._embeddings.delete(claims.sub)
-        if self._liveness is not None:
-            self._liveness.forget(claims.sub)
+        self._liveness.forget(claims.sub)
         # Applications were told "password and face": their tokens end with the face.
         self._tokens.end_delegations(claims.sub)
         self._audit.record("face_deleted", utc_now(), claims.sub)
@@ -406,7 +402,7 @@ class FaceService:
         state = self._sessions.face_state(claims.jti, utc_now())
         if state is None:
             raise InvalidToken()
-        if state.face_attempts >= self._policy.max_failures and not claims.is_full:
+        if self._policy.session_spent(state.face_attempts) and not claims.is_full:
             self._tokens.revoke(claims)
             raise TooManyAttempts()
         return state
@@ -435,7 +431,7 @@ class FaceService:
 
     def _liveness_refused(
         self, claims: SessionClaims, step: str, result: EmbeddingResult, required: int,
-        liveness: dict[str, object], message: str,
+        verdict: LivenessResult,
     ) -> None:  # fmt: skip
         """Count the refusal as a failed face attempt (on the session; on verification also on
         the account), then raise LivenessFailed (or TooManyAttempts once the tries are spent)."""
@@ -444,8 +440,8 @@ class FaceService:
         if step == FACTOR_FACE:
             self._limiter.failed(claims.sub, self._limiter.reserve(claims.sub))
         self._end_if_spent(claims, attempt)
-        decision = FaceDecision.refused(result, required)
-        raise LivenessFailed({**decision.as_dict(), "liveness": liveness}, message)
+        decision = FaceDecision.refused(result, required, liveness=verdict)
+        raise LivenessFailed(decision, verdict.message)
 
     def _reserve_session_attempt(self, claims: SessionClaims) -> int:
         attempt = self._sessions.reserve_face_attempt(
@@ -458,7 +454,7 @@ class FaceService:
         return attempt
 
     def _end_if_spent(self, claims: SessionClaims, attempt: int) -> None:
-        if attempt >= self._policy.max_failures:
+        if self._policy.session_spent(attempt):
             self._tokens.revoke(claims)
             self._audit.record("face_session_spent", utc_now(), claims.sub)
             raise TooManyAttempts()
@@ -496,20 +492,19 @@ class FaceService:
                 {"frames": f"Send between 1 and {most} frames."},
                 f"Send {self._policy.frames} to {most} camera frames.",
             )
-        live = self._liveness is not None and self._liveness.policy.enabled
-        action = self._liveness.redeem(claims, nonce) if self._liveness and live else None
+        live = self._liveness.policy.enabled
+        action = self._liveness.redeem(claims, nonce) if live else None
         result = embed_frames(self._models, frames, self._pipeline, keep=self._policy.frames,
                               evidence=live)  # fmt: skip
         self._observer.pipeline_timings(result.timings)
-        if self._liveness is not None and live:
+        if live:
             verdict = self._liveness.judge(claims.sub, step, action, result.evidence)
             if not verdict.passed:
-                self._liveness_refused(claims, step, result, required, verdict.as_dict(),
-                                       verdict.message)  # fmt: skip
+                self._liveness_refused(claims, step, result, required, verdict)
         if result.used < required or result.embedding is None:
             self._observer.login_attempt(step, "rejected")
-            decision = FaceDecision.refused(result, required)
             raise FaceRejected(
-                decision.as_dict(), _rejection_message(result.used, required, result.frames)
+                FaceDecision.refused(result, required),
+                _rejection_message(result.used, required, result.frames),
             )
         return result

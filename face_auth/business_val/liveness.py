@@ -52,6 +52,15 @@ def parse_actions(text: str) -> tuple[Action, ...]:
     return tuple(dict.fromkeys(known[name] for name in names))
 
 
+def frames_per_request(mode: LivenessMode, frames: int, capture_frames: int) -> int:
+    """How many frames one enroll or verify request may carry: `frames`, or more
+    (`capture_frames`) when a challenge asks for a head movement (some frames are then turned
+    away before the `frames` most frontal are embedded)."""
+    if mode is LivenessMode.CHALLENGE:
+        return max(frames, capture_frames)
+    return frames
+
+
 @dataclass(frozen=True)
 class LivenessPolicy:
     """The numbers come from Settings; the thresholds of the checks from LivenessConfig."""
@@ -140,8 +149,7 @@ class LivenessService:
         if not nonce:
             raise ChallengeRefused(
                 ErrorCode.CHALLENGE_REQUIRED,
-                "A liveness challenge is required: ask for one (POST /api/v1/face/challenge) "
-                "and send its nonce with the frames.",
+                "A liveness challenge is required: ask for one and send its nonce with the frames.",
             )
         key = nonce_hash(nonce)
         now = utc_now()

@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from face_auth.business_val.holds import HoldRule
 from face_auth.business_val.observer import AuthObserver, NullObserver
 from face_auth.data_access import AuditRepository
 from face_auth.data_access.face_attempt_repository import FaceAttemptRepository
@@ -19,8 +20,6 @@ from face_auth.utils import utc_now
 
 logger = get_logger(__name__)
 
-# Doubling beyond this many steps cannot matter: every hold is capped long before.
-_MAX_DOUBLINGS = 32
 # Compare-and-swap retries before a reservation gives up (only under heavy contention).
 _MAX_SWAPS = 20
 
@@ -35,12 +34,8 @@ class FaceHoldPolicy:
     max_hold: timedelta
 
     def hold_after(self, failures: int) -> timedelta:
-        """The rule: fewer than `max_failures` consecutive failures, no hold; at
-        `max_failures`, `first_hold`; each further failure doubles it, up to `max_hold`."""
-        if failures < self.max_failures:
-            return timedelta(0)
-        doublings = min(failures - self.max_failures, _MAX_DOUBLINGS)
-        return min(self.max_hold, self.first_hold * 2**doublings)
+        """The one hold rule (business_val.holds) with `max_failures` as the allowance."""
+        return HoldRule(self.first_hold, self.max_hold).hold_after(failures, self.max_failures)
 
     def after_attempt(self, state: FaceAttempts, now: datetime) -> FaceAttempts:
         """The state once one more attempt is counted as a failure (until a match resets it)."""
@@ -110,10 +105,6 @@ class FaceAttemptLimiter:
         self._observer.security_event("face_hold_started")
 
     def matched(self, user_id: str) -> None:
-        self._attempts.reset(user_id)
-
-    def clear(self, user_id: str) -> None:
-        """An administrator's reset: no failures, no hold."""
         self._attempts.reset(user_id)
 
     def _refuse(self, user_id: str, held_until: datetime, now: datetime) -> FaceHeld:

@@ -2,20 +2,23 @@
 clients authenticate, single-use codes, access tokens, consent, where a sign-in may return to,
 and how the end of a face_auth session ends what it delegated to applications.
 
-The protocol itself (request parsing, grants, PKCE, ID-token encoding) is Authlib's, driven
-from controller/oidc.py; everything it stores or decides goes through here.
+The protocol machinery (request parsing, grants, ID-token encoding) is Authlib's, driven from
+the controller/oidc package; the protocol's rules read here once: which grants and response
+types, which client authentication each endpoint accepts, PKCE (S256 only), when `state` is
+required, what an authorization request may carry, and the lifetimes of codes and tokens.
+Everything the provider stores or decides goes through here.
 """
 
 import hashlib
 import ipaddress
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from face_auth.business_val.signing_keys import ALGORITHMS, DEFAULT_ALGORITHM
-from face_auth.config import Settings
-from face_auth.data_access import AuditRepository, Database, UserRepository
+from face_auth.data_access import AuditRepository, UserRepository
 from face_auth.data_access.oidc_repository import (
     AccessTokenRepository,
     AuthorizationCodeRepository,
@@ -58,6 +61,15 @@ PKCE_METHOD = "S256"
 SECRET_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 PUBLIC_AUTH_METHOD = "none"
 TOKEN_ENDPOINT_AUTH_METHODS = (*SECRET_AUTH_METHODS, PUBLIC_AUTH_METHOD)
+# Each endpoint that authenticates clients, and how (discovery publishes the same lists):
+# revocation as the token endpoint; introspection for confidential clients only.
+ENDPOINT_AUTH_METHODS: Mapping[str, tuple[str, ...]] = {
+    "token": TOKEN_ENDPOINT_AUTH_METHODS,
+    "revocation": TOKEN_ENDPOINT_AUTH_METHODS,
+    "introspection": SECRET_AUTH_METHODS,
+}
+RESPONSE_TYPE = "code"
+GRANT_TYPES = ("authorization_code", "refresh_token")
 ID_TOKEN_ALGORITHMS = ALGORITHMS
 MAX_NAME_CHARS = 100
 MAX_URI_CHARS = 2000
@@ -153,6 +165,47 @@ def state_problem(state: str | None, code_challenge_method: str | None) -> str |
     return "The 'state' parameter is required without PKCE (S256)."
 
 
+def pkce_problem(code_challenge: str | None, code_challenge_method: str | None) -> str | None:
+    """Why an authorization request's PKCE is not acceptable, or None: every client sends a
+    code challenge, by S256 only (RFC 9700 2.1.1: no "plain")."""
+    if not code_challenge:
+        return "PKCE is required: send a 'code_challenge' (S256)."
+    if code_challenge_method != PKCE_METHOD:
+        return "'code_challenge_method' must be S256."
+    return None
+
+
+@dataclass(frozen=True)
+class RequestProblem:
+    """Why an authorization request is refused: the OAuth error code, and what to tell."""
+
+    error: str
+    message: str
+
+
+def authorization_request_problem(params: Mapping[str, str]) -> RequestProblem | None:
+    """Our own rules on an authorization request's parameters, or None when it passes: no
+    request objects (discovery says so), `state` unless PKCE S256 protects the callback
+    (state_problem), a well-formed `max_age`, and `openid` among the scopes (this is an
+    OpenID Connect provider)."""
+    if "request" in params:
+        return RequestProblem(
+            "request_not_supported", "Request objects ('request') are not supported."
+        )
+    if "request_uri" in params:
+        return RequestProblem("request_uri_not_supported", "'request_uri' is not supported.")
+    problem = state_problem(params.get("state"), params.get("code_challenge_method"))
+    if problem:
+        return RequestProblem("invalid_request", problem)
+    try:
+        parse_max_age(params.get("max_age"))
+    except ValueError as error:
+        return RequestProblem("invalid_request", str(error))
+    if "openid" not in (params.get("scope") or "").split():
+        return RequestProblem("invalid_scope", "The 'openid' scope is required.")
+    return None
+
+
 def parse_max_age(value: str | None) -> int | None:
     """The request's `max_age` (OpenID Connect Core 3.1.2.1): seconds, 0 or more; ValueError
     when it is not such a number."""
@@ -199,6 +252,15 @@ class OidcPolicy:
     access_token_lifetime: timedelta
     id_token_lifetime: timedelta
     refresh_token_lifetime: timedelta
+
+    @property
+    def access_token_seconds(self) -> int:
+        """The access token's `expires_in` (and its stored end, from the same lifetime)."""
+        return int(self.access_token_lifetime.total_seconds())
+
+    def id_token_expiry(self, issued_at: int) -> int:
+        """An ID token's `exp`, for its `iat` (Unix seconds)."""
+        return issued_at + int(self.id_token_lifetime.total_seconds())
 
 
 @dataclass(frozen=True)
@@ -265,15 +327,6 @@ class OidcRevocation:
             log_event(logger, "oidc_tokens_revoked", user_id=user_id, codes_ended=codes,
                       tokens_revoked=tokens)  # fmt: skip
         return codes + tokens
-
-
-def oidc_revocation(database: Database) -> OidcRevocation:
-    return OidcRevocation(
-        AuthorizationCodeRepository(database),
-        AccessTokenRepository(database),
-        RefreshTokenRepository(database),
-        AuditRepository(database),
-    )
 
 
 class OidcService:
@@ -657,25 +710,3 @@ class OidcService:
             claims["email"] = user.email
             claims["email_verified"] = False
         return claims
-
-
-def oidc_policy(settings: Settings) -> OidcPolicy:
-    return OidcPolicy(
-        code_lifetime=timedelta(seconds=settings.oidc_code_seconds),
-        access_token_lifetime=timedelta(minutes=settings.oidc_access_token_minutes),
-        id_token_lifetime=timedelta(minutes=settings.oidc_id_token_minutes),
-        refresh_token_lifetime=timedelta(days=settings.oidc_refresh_token_days),
-    )
-
-
-def oidc_service(database: Database, policy: OidcPolicy) -> OidcService:
-    return OidcService(
-        clients=OAuthClientRepository(database),
-        codes=AuthorizationCodeRepository(database),
-        tokens=AccessTokenRepository(database),
-        refresh_tokens=RefreshTokenRepository(database),
-        consents=ConsentRepository(database),
-        users=UserRepository(database),
-        audit=AuditRepository(database),
-        policy=policy,
-    )

@@ -1,22 +1,19 @@
 """Limits on guessing passwords (NIST SP 800-63B 5.2.2; OWASP ASVS V6.3).
 
 Every attempt is reserved before bcrypt runs, under two keys: the email address (known or not,
-so a hold reveals nothing) and the client's address. A key allows `max_failures` attempts; once
-they have failed it is held, then allowed one more, and each further failure doubles the hold
-up to `max_hold`. A hold ends by itself, so a victim is never locked out for good, and while it
-lasts every attempt, with the right password or not, gets the same refusal before any hashing.
+so a hold reveals nothing) and the client's address. A key allows `max_failures` attempts; the
+hold that follows is the one hold rule (business_val.holds). While it lasts every attempt, with
+the right password or not, gets the same refusal before any hashing.
 """
 
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from face_auth.business_val.holds import TRIES_AFTER_HOLD, HoldRule
 from face_auth.data_access import LoginAttemptRepository
 from face_auth.exception import AccountLocked, TooManyLinkRequests
 from face_auth.utils import utc_now
-
-# Doubling beyond this many steps cannot matter: every hold is capped long before.
-_MAX_DOUBLINGS = 32
 
 
 @dataclass(frozen=True)
@@ -32,12 +29,8 @@ class LockoutPolicy:
     max_hold: timedelta
 
     def hold_after(self, failures: int, allowance: int) -> timedelta:
-        """No hold below `allowance` failures; at it `first_hold`; each further failure
-        doubles it, up to `max_hold`."""
-        if failures < allowance:
-            return timedelta(0)
-        doublings = min(failures - allowance, _MAX_DOUBLINGS)
-        return min(self.max_hold, self.first_hold * 2**doublings)
+        """The one hold rule (business_val.holds)."""
+        return HoldRule(self.first_hold, self.max_hold).hold_after(failures, allowance)
 
 
 @dataclass(frozen=True)
@@ -128,7 +121,9 @@ class PasswordLockout:
             if record is None or record.remaining > 0:
                 continue
             hold = self._policy.hold_after(record.failures, allowance)
-            if hold and self._attempts.hold(key, record.failures, now + hold, self._policy.window):
+            if hold and self._attempts.hold(
+                key, record.failures, now + hold, self._policy.window, TRIES_AFTER_HOLD
+            ):
                 held_until = now + hold
         return held_until
 

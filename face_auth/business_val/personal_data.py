@@ -6,7 +6,7 @@ from typing import Any
 
 from face_auth.business_val.accounts import AccountService
 from face_auth.business_val.face import template_usable
-from face_auth.business_val.oidc import oidc_revocation
+from face_auth.business_val.oidc import OidcRevocation
 from face_auth.business_val.one_time_codes import OneTimeCodes
 from face_auth.business_val.tokens import end_all_sessions
 from face_auth.data_access import (
@@ -17,7 +17,6 @@ from face_auth.data_access import (
     SessionRepository,
     UserRepository,
 )
-from face_auth.data_access.database import Database
 from face_auth.data_access.face_attempt_repository import FaceAttemptRepository
 from face_auth.data_access.liveness_repository import FrameHashRepository
 from face_auth.data_access.oidc_repository import ConsentRepository
@@ -46,18 +45,32 @@ class AccountEraser:
     the user.
     Audit events stay until their retention ends (they hold the user id only)."""
 
-    def __init__(self, database: Database, embeddings: EmbeddingRepository) -> None:
-        self._users = UserRepository(database)
+    def __init__(
+        self,
+        *,
+        users: UserRepository,
+        embeddings: EmbeddingRepository,
+        sessions: SessionRepository,
+        recovery_codes: RecoveryCodeRepository,
+        face_attempts: FaceAttemptRepository,
+        login_attempts: LoginAttemptRepository,
+        frame_hashes: FrameHashRepository,
+        consents: ConsentRepository,
+        email_tokens: EmailTokenRepository,
+        delegations: OidcRevocation,
+        audit: AuditRepository,
+    ) -> None:
+        self._users = users
         self._embeddings = embeddings
-        self._sessions = SessionRepository(database)
-        self._recovery_codes = RecoveryCodeRepository(database)
-        self._face_attempts = FaceAttemptRepository(database)
-        self._login_attempts = LoginAttemptRepository(database)
-        self._frame_hashes = FrameHashRepository(database)
-        self._consents = ConsentRepository(database)
-        self._email_tokens = EmailTokenRepository(database)
-        self._delegations = oidc_revocation(database)
-        self._audit = AuditRepository(database)
+        self._sessions = sessions
+        self._recovery_codes = recovery_codes
+        self._face_attempts = face_attempts
+        self._login_attempts = login_attempts
+        self._frame_hashes = frame_hashes
+        self._consents = consents
+        self._email_tokens = email_tokens
+        self._delegations = delegations
+        self._audit = audit
 
     def erase(self, user: User, event: str) -> int:
         """Returns how many live sessions ended; records `event` in the audit log."""

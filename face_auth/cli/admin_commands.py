@@ -3,13 +3,12 @@
 import argparse
 import json
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 from face_auth.business_val.admin import AdminService
-from face_auth.cli.database import open_database, template_cipher
 from face_auth.config import Settings
 from face_auth.exception import DatabaseUnavailable, NotFound
+from face_auth.wiring import Repositories, admin_service, open_database
 
 Action = Callable[[AdminService, argparse.Namespace], tuple[int, object]]
 
@@ -18,13 +17,7 @@ def _run(action: Action) -> Callable[[argparse.Namespace, Settings], int]:
     def handler(args: argparse.Namespace, settings: Settings) -> int:
         try:
             with open_database(settings) as database:
-                lifetime = timedelta(hours=settings.enrollment_code_hours)
-                admin = AdminService(
-                    database,
-                    lifetime,
-                    template_cipher(settings, database),
-                    settings.audit_retention_days,
-                )
+                admin = admin_service(settings, Repositories(settings, database))
                 code, output = action(admin, args)
         except (NotFound, DatabaseUnavailable) as error:
             print(json.dumps({"error": error.message}))

@@ -7,11 +7,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from face_auth.business_val.audit_log import AuditLog
-from face_auth.cli.database import open_database
 from face_auth.config import Settings
-from face_auth.data_access import AuditRepository, UserRepository
 from face_auth.exception import DatabaseUnavailable, NotFound
 from face_auth.utils import utc_now
+from face_auth.wiring import Repositories, open_database
 
 _AGO = re.compile(r"^(\d+)([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
@@ -48,7 +47,8 @@ def format_table(events: list[dict[str, Any]]) -> str:
 def audit(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with open_database(settings) as database:
-            log = AuditLog(AuditRepository(database), UserRepository(database))
+            repos = Repositories(settings, database)
+            log = AuditLog(repos.audit, repos.users)
             events = log.events(args.user, args.since, args.limit)
     except (NotFound, DatabaseUnavailable) as error:
         print(json.dumps({"error": error.message}))

@@ -6,15 +6,16 @@ from pathlib import Path
 
 import numpy as np
 
+from face_auth.business_val.face_match import match
 from face_auth.config import Settings
 from face_auth.face_pipeline import (
     FaceModels,
     PipelineConfig,
-    cosine_similarity,
     embed_frames,
     load_models,
 )
 from face_auth.model_store import ModelsMissingError
+from face_auth.wiring import pipeline_config
 
 
 def load_pipeline(settings: Settings) -> tuple[FaceModels, PipelineConfig]:
@@ -25,7 +26,7 @@ def load_pipeline(settings: Settings) -> tuple[FaceModels, PipelineConfig]:
         engine=settings.face_embedder,
         intra_op_threads=settings.tf_intra_op_threads or None,
     )
-    config = PipelineConfig.from_settings(settings)
+    config = pipeline_config(settings)
     return models, replace(config, max_bytes=settings.face_max_photo_bytes)
 
 
@@ -74,10 +75,9 @@ def compare_images(first: Path, second: Path, settings: Settings) -> int:
         errors = {line["file"]: line["error"] for line in (line_a, line_b) if "error" in line}
         print(json.dumps({"error": "no usable face", "files": errors}))
         return 1
-    similarity = cosine_similarity(a, b)
-    threshold = settings.face_match_threshold
-    print(json.dumps({"similarity": round(similarity, 4), "threshold": threshold,
-                      "same_person": similarity >= threshold}))  # fmt: skip
+    outcome = match(a, b, settings.face_match_threshold)
+    print(json.dumps({"similarity": round(outcome.similarity, 4), "threshold": outcome.threshold,
+                      "same_person": outcome.accepted}))  # fmt: skip
     return 0
 
 

@@ -5,20 +5,13 @@ JSON."""
 import argparse
 import json
 from collections.abc import Callable
-from datetime import timedelta
 
-from face_auth.business_val.oidc import (
-    ID_TOKEN_ALGORITHMS,
-    OidcService,
-    client_auth_methods,
-    oidc_policy,
-    oidc_service,
-)
-from face_auth.business_val.signing_keys import DEFAULT_ALGORITHM, SigningKeys
-from face_auth.cli.database import open_database
+from face_auth.business_val.oidc import ID_TOKEN_ALGORITHMS, OidcService, client_auth_methods
+from face_auth.business_val.signing_keys import DEFAULT_ALGORITHM
 from face_auth.config import Settings
 from face_auth.entity.oidc import OAuthClient
 from face_auth.exception import DatabaseUnavailable, InvalidInput, NotFound
+from face_auth.wiring import Repositories, oidc_service, open_database, signing_keys
 
 Action = Callable[[OidcService, argparse.Namespace], object]
 
@@ -41,7 +34,7 @@ def _run(action: Action) -> Callable[[argparse.Namespace, Settings], int]:
     def handler(args: argparse.Namespace, settings: Settings) -> int:
         try:
             with open_database(settings) as database:
-                output = action(oidc_service(database, oidc_policy(settings)), args)
+                output = action(oidc_service(settings, Repositories(settings, database)), args)
         except InvalidInput as error:
             print(json.dumps({"error": error.message, "fields": error.fields}))
             return 1
@@ -75,12 +68,8 @@ def _remove(oidc: OidcService, args: argparse.Namespace) -> object:
     return {"removed": args.client_id}
 
 
-def _keys(settings: Settings) -> SigningKeys:
-    return SigningKeys(settings.oidc_keys_path, timedelta(minutes=settings.oidc_id_token_minutes))
-
-
 def _list_keys(_: argparse.Namespace, settings: Settings) -> int:
-    keys = _keys(settings)
+    keys = signing_keys(settings)
     current = {key.kid for key in keys.current_keys()}
     published = [
         {
@@ -97,7 +86,7 @@ def _list_keys(_: argparse.Namespace, settings: Settings) -> int:
 
 
 def _rotate_key(_: argparse.Namespace, settings: Settings) -> int:
-    keys = _keys(settings)
+    keys = signing_keys(settings)
     previous = [key.kid for key in keys.current_keys()]
     fresh = keys.rotate()
     print(json.dumps({"current": [key.kid for key in fresh], "retired": previous,

@@ -91,13 +91,16 @@ class LoginAttemptRepository:
         return _record(document) if document else None
 
     @translate_unavailable
-    def hold(self, key: str, failures: int, until: datetime, keep_for: timedelta) -> bool:
+    def hold(
+        self, key: str, failures: int, until: datetime, keep_for: timedelta, then_allow: int
+    ) -> bool:
         """After `failures` failed attempts have spent the allowance: hold the key until
-        `until`, then allow one more attempt. False when another request moved it first."""
+        `until`, then allow `then_allow` more (the rule's number). False when another request
+        moved it first."""
         result = self._attempts.update_one(
             {"_id": key, "failures": failures, "remaining": 0},
             {
-                "$set": {"held_until": until, "remaining": 1},
+                "$set": {"held_until": until, "remaining": then_allow},
                 "$max": {"expires_at": until + keep_for},
             },
         )

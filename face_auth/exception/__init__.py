@@ -155,14 +155,15 @@ class PayloadTooLarge(FaceAuthError):
 
 
 class FaceRejected(FaceAuthError):
-    """Not enough usable frames; `result` is the structured outcome, per frame."""
+    """Not enough usable frames; `decision` is the rules' structured outcome, per frame
+    (business_val.face.FaceDecision; controller/schemas shapes it as JSON)."""
 
     code: str = ErrorCode.FACE_REJECTED
     message = "Not enough frames showed one clear face."
 
-    def __init__(self, result: Mapping[str, object], message: str | None = None) -> None:
+    def __init__(self, decision: object, message: str | None = None) -> None:
         super().__init__(message)
-        self.result = dict(result)
+        self.decision = decision
 
 
 class FaceMismatch(FaceRejected):

@@ -24,7 +24,6 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from face_auth.face_pipeline.config import PipelineConfig
 from face_auth.face_pipeline.results import FrameRejected, ReasonCode
 
-ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
 _WEBP_HEADER_BYTES = 12
 _DECODE_ERRORS = (
     UnidentifiedImageError,

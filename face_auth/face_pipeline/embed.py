@@ -50,8 +50,9 @@ def embed_faces(model: EmbeddingModel, faces: np.ndarray) -> np.ndarray:
 
 
 def mean_embedding(embeddings: np.ndarray) -> np.ndarray:
-    """Unit-length mean of unit-length embeddings (N, D) -> (D,)."""
-    embeddings = l2_normalize(embeddings)
+    """Unit-length mean of unit-length embeddings (N, D) -> (D,): the rows are embed_faces'
+    output, normalised there once; only their mean is scaled here."""
+    embeddings = np.asarray(embeddings, dtype=np.float32)
     if embeddings.ndim != MATRIX_DIMS or embeddings.shape[0] == 0:
         raise ValueError(f"expected a non-empty (N, D) array, got {embeddings.shape}")
     return l2_normalize(embeddings.mean(axis=0))

@@ -42,7 +42,6 @@ from face_auth.face_pipeline.texture import (
 
 HASH_SIDE = 32
 HASH_LOW = 8
-HASH_BITS = HASH_LOW * HASH_LOW
 _TINY = 1e-6
 # One pose value, or the changes of a capture (an array per axis).
 PoseValue = TypeVar("PoseValue", float, np.ndarray)
@@ -247,17 +246,6 @@ class LivenessResult:
     def message(self) -> str:
         instruction = INSTRUCTIONS[self.action] if self.action else "Move your head"
         return MESSAGES[self.code].format(instruction=instruction)
-
-    def as_dict(self) -> dict[str, object]:
-        """For the client: which checks passed, never their scores (those go to the audit
-        log): a score would guide an attacker's search."""
-        return {
-            "passed": self.passed,
-            "reason_code": str(self.code),
-            "reason": self.message,
-            "action": None if self.action is None else str(self.action),
-            "checks": [{"check": c.name, "passed": c.passed} for c in self.checks],
-        }
 
 
 # Hashing.

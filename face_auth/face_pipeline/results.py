@@ -122,7 +122,3 @@ class EmbeddingResult:
     timings: dict[str, float] = field(default_factory=dict)
     # Per frame, for liveness (liveness.FrameEvidence), when the caller asked for it.
     evidence: list[Any] = field(default_factory=list)
-
-    @property
-    def rejections(self) -> list[FrameResult]:
-        return [frame for frame in self.frames if not frame.accepted]

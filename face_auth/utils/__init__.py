@@ -13,9 +13,5 @@ def new_token_id() -> str:
     return secrets.token_urlsafe(24)
 
 
-def new_csrf_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
 def constant_time_equals(left: str, right: str) -> bool:
     return hmac.compare_digest(left.encode(), right.encode())

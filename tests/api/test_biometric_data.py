@@ -15,7 +15,6 @@ from pydantic import SecretStr
 from pymongo import MongoClient
 
 from app import create_app
-from face_auth.cli.database import template_cipher
 from face_auth.config import Settings
 from face_auth.data_access import (
     Database,
@@ -25,6 +24,7 @@ from face_auth.data_access import (
     connect,
 )
 from face_auth.data_access.template_cipher import master_key_id
+from face_auth.wiring import template_cipher
 from tests.api.test_face_api import post_frames, signed_in
 from tests.api.test_face_attempts import comparisons, db_of, enrolled_then_logged_out
 from tests.api.test_login import create_user, login

@@ -17,11 +17,9 @@ from face_auth.business_val.email_links import (
     PURPOSE_RESET,
     EmailLinkPolicy,
     EmailLinks,
-    email_links,
     hash_token,
 )
 from face_auth.business_val.email_verification import EmailVerificationPolicy
-from face_auth.business_val.oidc import oidc_revocation
 from face_auth.business_val.password_lockout import LockoutPolicy, PasswordLockout
 from face_auth.business_val.recent_auth import RecentAuthPolicy
 from face_auth.config import Settings
@@ -33,7 +31,6 @@ from face_auth.data_access import (
     EmailTokenRepository,
     EmbeddingRepository,
     LoginAttemptRepository,
-    SessionRepository,
     TemplateCipher,
     UserRepository,
 )
@@ -50,6 +47,7 @@ from face_auth.exception import (
 )
 from face_auth.mail import MailQueue, SmtpConfig, SmtpSender
 from face_auth.utils import utc_now
+from face_auth.wiring import Repositories, email_links, oidc_revocation
 from tests.mailbox import Mailbox, text_of, token_in
 from tests.support import PASSWORD, registration
 
@@ -83,11 +81,10 @@ def accounts_service(database: Database, tokens: TokenService, required: bool) -
 class Services:
     def __init__(self, database: Database, mail_settings: Settings) -> None:
         self.database = database
-        self.tokens = TokenService(
-            "x" * 64, "HS256", SessionRepository(database), oidc_revocation(database)
-        )
+        repos = Repositories(mail_settings, database)
+        self.tokens = TokenService("x" * 64, "HS256", repos.sessions, oidc_revocation(repos))
         self.accounts = accounts_service(database, self.tokens, required=True)
-        self.links = email_links(mail_settings, database, self.accounts)
+        self.links = email_links(mail_settings, repos, self.accounts)
 
     def register(self, suffix: str) -> User:
         """What the register routes do: the account, then its verification mail."""

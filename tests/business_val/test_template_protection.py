@@ -3,8 +3,8 @@
 import os
 from datetime import timedelta
 
-from face_auth.business_val.personal_data import AccountEraser
 from face_auth.business_val.template_protection import protect_templates
+from face_auth.config import Settings
 from face_auth.data_access import (
     AuditRepository,
     Database,
@@ -19,6 +19,7 @@ from face_auth.data_access.recovery_code_repository import RecoveryCodeRepositor
 from face_auth.entity import NewUser
 from face_auth.entity.oidc import AccessToken, ConsentGrant
 from face_auth.utils import utc_now
+from face_auth.wiring import Repositories, account_eraser
 from tests.data_access.test_template_cipher import embedding
 
 KEY, UNKNOWN_KEY = os.urandom(32), os.urandom(32)
@@ -45,11 +46,14 @@ def test_protection_reports_what_it_did_and_warns_of_unknown_master_keys(
     assert again.templates_encrypted == 0
 
 
-def test_erasing_an_account_removes_its_data_key_and_everything_else(database: Database) -> None:
+def test_erasing_an_account_removes_its_data_key_and_everything_else(
+    database: Database, settings: Settings
+) -> None:
     users = UserRepository(database)
     user = users.add(NewUser(name="A", username="a", email="a@example.com", phone="1",
                              password_hash="x", created_at=utc_now()))  # fmt: skip
-    embeddings = EmbeddingRepository(database, cipher(database))
+    repos = Repositories(settings, database, cipher(database))
+    embeddings = repos.embeddings
     embeddings.replace(embedding(user.id))
     sessions = SessionRepository(database)
     sessions.add("jti-1", user.id, ["pwd", "face"], utc_now(), utc_now() + timedelta(minutes=5))
@@ -61,7 +65,7 @@ def test_erasing_an_account_removes_its_data_key_and_everything_else(database: D
     tokens.add(AccessToken(token_id="t1", client_id="rp", user_id=user.id, scope="openid",
                            code_id=None, issued_at=utc_now(),
                            expires_at=utc_now() + timedelta(minutes=5)))  # fmt: skip
-    eraser = AccountEraser(database, embeddings)
+    eraser = account_eraser(repos)
 
     assert eraser.erase(user, "account_deleted") == 1
     assert consents.list_for_user(user.id) == []

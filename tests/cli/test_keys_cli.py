@@ -5,12 +5,12 @@ import os
 
 import pytest
 
-from face_auth.cli.database import template_cipher
 from face_auth.config import Settings
 from face_auth.data_access import Database, EmbeddingRepository, UserRepository
 from face_auth.data_access.template_cipher import master_key_id
 from face_auth.entity import NewUser
 from face_auth.utils import utc_now
+from face_auth.wiring import template_cipher
 from tests.business_val.conftest import database
 from tests.cli.test_admin_cli import run
 from tests.data_access.test_template_cipher import embedding

@@ -60,7 +60,7 @@ def test_lockout_survives_a_crash_right_after_it(
     for _ in range(3):
         assert attempts.reserve("victim@example.com", now, 3, keep_for) is not None
     until = now + timedelta(minutes=1)
-    assert attempts.hold("victim@example.com", 3, until, keep_for)
+    assert attempts.hold("victim@example.com", 3, until, keep_for, then_allow=1)
     crash_and_recover(supervisor)
     stored = attempts.locked_until("victim@example.com", utc_now())
     assert stored is not None

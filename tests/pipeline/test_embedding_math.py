@@ -50,7 +50,7 @@ def test_l2_normalize_and_mean_embedding() -> None:
     vectors = np.random.default_rng(7).normal(size=(5, 128))
     unit = l2_normalize(vectors)
     np.testing.assert_allclose(np.linalg.norm(unit, axis=1), 1.0, rtol=1e-6)
-    mean = mean_embedding(vectors)
+    mean = mean_embedding(unit)
     assert np.linalg.norm(mean) == pytest.approx(1.0, rel=1e-6)
     expected = unit.mean(axis=0) / np.linalg.norm(unit.mean(axis=0))
     np.testing.assert_allclose(mean, expected, rtol=1e-5, atol=1e-6)

@@ -1,0 +1,1 @@
+"""The provider's routes, one module per part of the protocol."""
