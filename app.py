@@ -40,6 +40,7 @@ from face_auth.business_val import (
     TokenService,
 )
 from face_auth.business_val.face import FacePolicy, FaceService
+from face_auth.business_val.identify import identify_service
 from face_auth.business_val.liveness import (
     LivenessMode,
     LivenessPolicy,
@@ -265,6 +266,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             settings, database, models, embeddings, accounts, tokens, app.state.metrics
         )
         app.state.personal_data = personal_data_service(database, embeddings, accounts)
+        app.state.identify = await run_in_threadpool(
+            functools.partial(identify_service, observer=app.state.metrics), settings, database,
+            models, embeddings, accounts, face_policy(settings), liveness_policy(settings),
+            pipeline_config(settings),
+        )  # fmt: skip
         app.state.password_pool = WorkerPool(
             settings.password_workers,
             settings.password_queue_limit,
@@ -323,6 +329,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_controller.api_router,
         auth_controller.face_api_router,
         auth_controller.face_pages_router,
+        auth_controller.identify_router,
         oidc_router,
     ):
         document_error_responses(router)

@@ -25,6 +25,7 @@ from face_auth.exception import (
     FaceMismatch,
     FaceRejected,
     FactorRequired,
+    IdentifyConsentNeedsFace,
     InvalidCode,
     InvalidCredentials,
     InvalidInput,
@@ -61,6 +62,7 @@ STATUS_FOR_ERROR: dict[type[FaceAuthError], int] = {
     EnrollmentCodeRequired: 403,
     InvalidCode: 401,
     TemplateOutdated: 409,
+    IdentifyConsentNeedsFace: 409,
     ChallengeRefused: 400,
 }
 

@@ -40,6 +40,9 @@ class ErrorCode(StrEnum):
     CHALLENGE_USED = "challenge_used"
     CHALLENGE_EXPIRED = "challenge_expired"
     CHALLENGES_SPENT = "challenges_spent"
+    KIOSK_REQUIRED = "kiosk_required"
+    KIOSK_RATE_LIMITED = "kiosk_rate_limited"
+    IDENTIFY_CONSENT_NEEDS_FACE = "identify_consent_needs_face"
 
 
 class FaceAuthError(Exception):
@@ -242,3 +245,25 @@ class TemplateOutdated(FaceAuthError):
         "Your face template was made by an older version of the face model and cannot be "
         "compared. Enroll your face again (a recovery code lets you do so)."
     )
+
+
+class KioskRequired(NotAuthenticated):
+    """Identify calls authenticate a registered kiosk (`Authorization: Bearer <kiosk token>`,
+    from `face-auth kiosks add`); a user's session is not one."""
+
+    code: str = ErrorCode.KIOSK_REQUIRED
+    message = "Identify calls need a kiosk's bearer token (face-auth kiosks add)."
+
+
+class KioskRateLimited(FaceHeld):
+    """This kiosk made too many identify calls this minute: wait `retry_after` seconds."""
+
+    code: str = ErrorCode.KIOSK_RATE_LIMITED
+    message = "Too many identify calls from this kiosk. Try again shortly."
+
+
+class IdentifyConsentNeedsFace(FaceAuthError):
+    """Opting in to identify mode needs an enrolled, usable face template."""
+
+    code: str = ErrorCode.IDENTIFY_CONSENT_NEEDS_FACE
+    message = "Enroll your face before letting kiosks recognise you."
