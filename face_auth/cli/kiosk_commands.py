@@ -27,7 +27,10 @@ def _run(action: Action) -> Callable[[argparse.Namespace, Settings], int]:
             with open_database(settings) as database:
                 kiosks = KioskService(KioskRepository(database), AuditRepository(database))
                 output = action(kiosks, args)
-        except (InvalidInput, NotFound, DatabaseUnavailable) as error:
+        except InvalidInput as error:
+            print(json.dumps({"error": error.message, "fields": error.fields}))
+            return 1
+        except (NotFound, DatabaseUnavailable) as error:
             print(json.dumps({"error": error.message}))
             return 1
         print(json.dumps(output, indent=2))
