@@ -44,6 +44,7 @@ class Tally:
     rank1: int = 0  # the right person ranked first, whatever the threshold
     identified: int = 0  # the right person returned (threshold and margin passed)
     misidentified: int = 0  # another enrolled person returned
+    refused_by_margin: int = 0  # the best reached the threshold, the second was too close
     strangers: int = 0
     false_identifications: int = 0
 
@@ -57,6 +58,7 @@ class Tally:
             "rank1_rate": rate(self.rank1, self.genuine),
             "identification_rate": rate(self.identified, self.genuine),
             "misidentification_rate": rate(self.misidentified, self.genuine),
+            "refused_by_margin": self.refused_by_margin,
             "false_identification_rate": rate(self.false_identifications, self.strangers),
             "false_identifications": self.false_identifications,
         }
@@ -99,6 +101,7 @@ def open_set_trials(
             assert candidates is not None
             matched = accepts(candidates, threshold, margin)
             returned = enrolled[candidates.best_row]
+            tally.refused_by_margin += not matched and candidates.best >= threshold
             if person_of[path] in enrolled:
                 tally.genuine += 1
                 tally.rank1 += returned == person_of[path]

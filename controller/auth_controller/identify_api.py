@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
 
 from controller.auth_controller.face_api import FRAMES_BODY
 from controller.deps import ClaimsDep, FaceRunnerDep, SettingsDep
@@ -67,7 +68,7 @@ async def identify_frames(
     runner: FaceRunnerDep,
     settings: SettingsDep,
 ) -> dict[str, object]:
-    identify.admit(kiosk)
+    await run_in_threadpool(identify.admit, kiosk)
     with runner.slot():
         upload = await read_face_upload(request, identify.max_frames, settings.face_max_frame_bytes)
         decision = await runner.run(identify.identify, kiosk, upload.frames, upload.nonce)
