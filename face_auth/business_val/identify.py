@@ -183,10 +183,6 @@ class IdentifyService:
     def max_frames(self) -> int:
         return self._face.max_frames
 
-    @property
-    def index(self) -> GalleryIndex:
-        return self._index
-
     # Kiosks.
 
     def authenticate(self, token: str | None) -> Kiosk:
