@@ -97,6 +97,7 @@ def test_kiosk_identifies_only_users_who_opted_in(
     kiosk = other_client(app_client)
     ann_id = enrolled(app_client, "ann", alice)
     assert app_client.get("/api/v1/identify/consent").json()["consent"] is False
+    assert app_client.get("/api/v1/me/export").json()["identify_consent_at"] is None
     consent = set_consent(app_client, True)
     assert consent.status_code == 200, consent.text
     assert consent.json()["consent"] is True
@@ -190,12 +191,18 @@ def test_account_page_toggle_gives_and_withdraws_consent(
         "/application/identify", data={"consent": "on"}, headers=csrf_headers(app_client)
     )
     assert (toggled.status_code, toggled.headers["location"]) == (303, "/application/#identify")
-    assert app_client.get("/api/v1/identify/consent").json()["consent"] is True
+    given = app_client.get("/api/v1/identify/consent").json()
+    assert given["consent"] is True
     assert "Stop kiosks recognising me" in app_client.get("/application/").text
+    # The user's data export says since when.
+    exported = app_client.get("/api/v1/me/export").json()
+    assert exported["identify_consent_at"] is not None
+    assert "identify_consent_given" in {event["event"] for event in exported["audit_events"]}
     app_client.post(
         "/application/identify", data={"consent": "off"}, headers=csrf_headers(app_client)
     )
     assert app_client.get("/api/v1/identify/consent").json()["consent"] is False
+    assert app_client.get("/api/v1/me/export").json()["identify_consent_at"] is None
 
 
 def test_kiosk_rate_limit_answers_429_and_every_call_is_audited(
