@@ -328,7 +328,6 @@ def identify_service(
         return None
     audit = AuditRepository(database)
     counter = KioskRequestCounter(database)
-    counter.ensure_indexes()
     index = GalleryIndex(embeddings)
     service = IdentifyService(
         models=models,

@@ -4,7 +4,7 @@ request count per minute, and the gallery's version counter."""
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from face_auth.constant import (
@@ -63,16 +63,10 @@ class KioskRepository:
 
 class KioskRequestCounter:
     """Requests per kiosk per fixed window, counted atomically in the database (so replicas
-    share the count); the TTL index removes past windows."""
+    share the count); the TTL index (Database.ensure_indexes) removes past windows."""
 
     def __init__(self, database: Database) -> None:
         self._counts = database.db[KIOSK_REQUESTS_COLLECTION]
-
-    @translate_unavailable
-    def ensure_indexes(self) -> None:
-        self._counts.create_index(
-            [("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"
-        )
 
     @translate_unavailable
     def count(self, kiosk_id: str, window_start: datetime, expires_at: datetime) -> int:
