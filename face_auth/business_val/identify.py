@@ -25,7 +25,12 @@ from face_auth.business_val.identify_rules import (
     search,
 )
 from face_auth.business_val.kiosks import KioskRateLimit, KioskService
-from face_auth.business_val.liveness import Challenge, LivenessPolicy, LivenessService
+from face_auth.business_val.liveness import (
+    Challenge,
+    LivenessMode,
+    LivenessPolicy,
+    LivenessService,
+)
 from face_auth.business_val.observer import AuthObserver, NullObserver
 from face_auth.config import Settings
 from face_auth.data_access import AuditRepository, EmbeddingRepository, UserRepository
@@ -35,6 +40,8 @@ from face_auth.data_access.liveness_repository import ChallengeRepository, Frame
 from face_auth.entity import SessionClaims
 from face_auth.entity.kiosk import Kiosk
 from face_auth.exception import (
+    ChallengeRefused,
+    ErrorCode,
     FaceAuthError,
     FaceRejected,
     IdentifyConsentNeedsFace,
@@ -284,6 +291,12 @@ class IdentifyService:
             )
         principal = kiosk_principal(kiosk)
         live = self._liveness.policy.enabled
+        if self._liveness.policy.mode is LivenessMode.CHALLENGE and not nonce:
+            raise ChallengeRefused(
+                ErrorCode.CHALLENGE_REQUIRED,
+                "A liveness challenge is required: ask for one (POST /api/v1/identify/challenge) "
+                "and send its nonce with the frames.",
+            )
         action = self._liveness.redeem(principal, nonce) if live else None
         result = embed_frames(self._models, frames, self._pipeline, keep=self._face.frames,
                               evidence=live)  # fmt: skip

@@ -274,6 +274,7 @@ def test_liveness_attacks_and_bad_nonces_are_refused_as_in_verify(
         frames = jerry[0].replay(4)
         missing = identify(kiosk, token, frames)
         assert (missing.status_code, missing.json()["error"]) == (400, "challenge_required")
+        assert "/api/v1/identify/challenge" in missing.json()["message"]
         # A user session's challenge is not the kiosk's.
         signed_in(app_client, "nonce-owner")
         users_nonce = challenge(app_client)["nonce"]
