@@ -10,8 +10,8 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -68,6 +68,14 @@ def identify_policy(settings: Settings) -> IdentifyPolicy:
         ),
         floor=settings.face_match_threshold,
     )
+
+
+def kiosk_liveness(policy: LivenessPolicy, settings: Settings) -> LivenessPolicy:
+    """The verify step's liveness, with the kiosk's own replay window: a kiosk's frames are
+    remembered per kiosk, and a busy one would otherwise compare each call with a day of
+    strangers' frames."""
+    window = min(policy.replay_window, timedelta(minutes=settings.identify_kiosk_replay_minutes))
+    return replace(policy, replay_window=window)
 
 
 def kiosk_principal(kiosk: Kiosk) -> SessionClaims:
@@ -354,7 +362,11 @@ def identify_service(
         kiosks=KioskService(KioskRepository(database), audit),
         rate_limit=KioskRateLimit(settings.identify_kiosk_requests_per_minute, counter),
         liveness=LivenessService(
-            liveness, ChallengeRepository(database), FrameHashRepository(database), audit, observer
+            kiosk_liveness(liveness, settings),
+            ChallengeRepository(database),
+            FrameHashRepository(database),
+            audit,
+            observer,
         ),
         audit=audit,
         observer=observer,

@@ -188,6 +188,9 @@ class Settings(BaseSettings):
     identify_impostor_spread: float = Field(default=0.12, gt=0, lt=1)
     # Identify calls (and challenges) one kiosk may make per minute; more get 429.
     identify_kiosk_requests_per_minute: int = Field(default=30, ge=1, le=10_000)
+    # A kiosk's frames are refused as a replay of any it sent within this many minutes (its
+    # own window: a busy kiosk's frames would otherwise pile up for liveness_replay_hours).
+    identify_kiosk_replay_minutes: int = Field(default=10, ge=0, le=24 * 60)
 
     # OpenID Connect provider (docs/oidc.md). The issuer URL; unset: public_url (or its
     # default), never a request's Host header.

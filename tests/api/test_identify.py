@@ -263,6 +263,9 @@ def test_a_live_head_movement_is_identified_through_the_kiosk_challenge(
         found = identify(kiosk, token, second.frames, issued["nonce"])
         assert found.status_code == 200, found.text
         assert found.json()["match"]["user_id"] == user_id
+        # The same frames again, with a fresh challenge: a replay of this kiosk's call.
+        again = identify(kiosk, token, second.frames, kiosk_challenge(kiosk, token)["nonce"])
+        assert liveness_refusal(again) == "replayed_frames"
 
 
 def test_liveness_attacks_and_bad_nonces_are_refused_as_in_verify(
