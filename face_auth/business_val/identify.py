@@ -37,7 +37,7 @@ from face_auth.data_access import AuditRepository, EmbeddingRepository, UserRepo
 from face_auth.data_access.database import Database
 from face_auth.data_access.kiosk_repository import KioskRepository, KioskRequestCounter
 from face_auth.data_access.liveness_repository import ChallengeRepository, FrameHashRepository
-from face_auth.entity import SessionClaims
+from face_auth.entity import SessionClaims, UserEmbedding
 from face_auth.entity.kiosk import Kiosk
 from face_auth.exception import (
     ChallengeRefused,
@@ -113,20 +113,41 @@ class GalleryIndex:
         return self._gallery.version
 
     def refresh(self) -> Gallery:
-        """The current snapshot, reloaded first when the database's version moved (one
-        lookup by _id when it did not). The version is read before the templates, so a
-        change made during a load makes the next search load again."""
-        version = self._embeddings.gallery_version()
-        if version == self._gallery.version:
+        """The current snapshot, brought up to date first when the database's version moved
+        (one lookup by _id when it did not): the users changed since are re-read and their
+        rows replaced, or everything is reloaded when too many changed (or at start). The
+        version is read before the templates, so a change made meanwhile is applied by the
+        next search (re-reading a user's current state twice does no harm)."""
+        if self._embeddings.gallery_version() == self._gallery.version:
             return self._gallery
         with self._lock:
-            if version != self._gallery.version:
-                templates = [t for t in self._embeddings.searchable() if template_usable(t)]
-                rows = [t.template for t in templates]
-                matrix = np.array(rows, dtype=np.float32).reshape(-1, EMBEDDING_DIMENSIONS)
-                self._gallery = Gallery(version, tuple(t.user_id for t in templates), matrix)
-                log_event(logger, "identify_index_loaded", version=version, size=len(rows))
+            gallery = self._gallery
+            changes = self._embeddings.gallery_changes(gallery.version)
+            if changes.version != gallery.version:
+                if changes.users is None:
+                    self._gallery = self._load(changes.version)
+                else:
+                    self._gallery = self._patch(gallery, changes.version, set(changes.users))
             return self._gallery
+
+    def _load(self, version: int) -> Gallery:
+        templates = [t for t in self._embeddings.searchable() if template_usable(t)]
+        log_event(logger, "identify_index_loaded", version=version, size=len(templates))
+        return Gallery(version, tuple(t.user_id for t in templates), _rows(templates))
+
+    def _patch(self, gallery: Gallery, version: int, changed: set[str]) -> Gallery:
+        keep = [row for row, user_id in enumerate(gallery.user_ids) if user_id not in changed]
+        fresh = [t for t in self._embeddings.searchable(sorted(changed)) if template_usable(t)]
+        user_ids = tuple(gallery.user_ids[row] for row in keep) + tuple(t.user_id for t in fresh)
+        matrix = np.concatenate([gallery.matrix[keep], _rows(fresh)])
+        log_event(logger, "identify_index_patched", version=version, changed=len(changed),
+                  size=len(user_ids))  # fmt: skip
+        return Gallery(version, user_ids, matrix)
+
+
+def _rows(templates: list[UserEmbedding]) -> np.ndarray:
+    rows = [t.template for t in templates]
+    return np.array(rows, dtype=np.float32).reshape(-1, EMBEDDING_DIMENSIONS)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
 import struct
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -7,7 +8,7 @@ from pymongo import ReturnDocument
 from face_auth.constant import EMBEDDINGS_COLLECTION
 from face_auth.data_access.database import Database
 from face_auth.data_access.errors import translate_unavailable
-from face_auth.data_access.kiosk_repository import GalleryVersion
+from face_auth.data_access.kiosk_repository import GalleryChanges, GalleryVersion
 from face_auth.data_access.template_cipher import TemplateCipher, Unreadable
 from face_auth.entity import UserEmbedding
 
@@ -90,7 +91,7 @@ class EmbeddingRepository:
             return_document=ReturnDocument.BEFORE,
         )
         if previous and previous.get(IDENTIFY_CONSENT):
-            self._gallery.bump()
+            self._gallery.bump(embedding.user_id)
 
     @translate_unavailable
     def delete(self, user_id: str) -> bool:
@@ -101,7 +102,7 @@ class EmbeddingRepository:
             {"user_id": user_id}, projection={IDENTIFY_CONSENT: True}
         )
         if deleted and deleted.get(IDENTIFY_CONSENT):
-            self._gallery.bump()
+            self._gallery.bump(user_id)
         return deleted is not None
 
     @translate_unavailable
@@ -111,7 +112,7 @@ class EmbeddingRepository:
         change = {"$set": {IDENTIFY_CONSENT: at}} if at else {"$unset": {IDENTIFY_CONSENT: ""}}
         found = self._embeddings.update_one({"user_id": user_id}, change).matched_count == 1
         if found:
-            self._gallery.bump()
+            self._gallery.bump(user_id)
         return found
 
     @translate_unavailable
@@ -120,15 +121,21 @@ class EmbeddingRepository:
         return document.get(IDENTIFY_CONSENT) if document else None
 
     @translate_unavailable
-    def searchable(self) -> list[UserEmbedding]:
-        """Every template whose user consented to identify mode, decrypted (one that does not
-        decrypt comes back with `unreadable` set)."""
-        cursor = self._embeddings.find({IDENTIFY_CONSENT: {"$ne": None}}, {"_id": False})
-        return [self._open(document) for document in cursor]
+    def searchable(self, user_ids: Sequence[str] | None = None) -> list[UserEmbedding]:
+        """Every template (of ``user_ids`` only, when given) whose user consented to identify
+        mode, decrypted (one that does not decrypt comes back with `unreadable` set)."""
+        query: dict[str, Any] = {IDENTIFY_CONSENT: {"$ne": None}}
+        if user_ids is not None:
+            query["user_id"] = {"$in": list(user_ids)}
+        return [self._open(document) for document in self._embeddings.find(query, {"_id": False})]
 
     def gallery_version(self) -> int:
         """The identify gallery's version counter (see GalleryVersion)."""
         return self._gallery.current()
+
+    def gallery_changes(self, since: int) -> GalleryChanges:
+        """The gallery's version and the users changed since version ``since``."""
+        return self._gallery.changes_since(since)
 
     @translate_unavailable
     def encrypt_plaintext(self) -> int:

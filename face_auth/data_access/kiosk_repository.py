@@ -1,6 +1,7 @@
 """Identify mode's state: registered kiosks (their secrets stored as hashes), each kiosk's
 request count per minute, and the gallery's version counter."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -80,24 +81,52 @@ class KioskRequestCounter:
         return int(document["count"])
 
 
+@dataclass(frozen=True)
+class GalleryChanges:
+    """The gallery's version and the users whose searchable template changed in the last
+    versions: ``users[-k:]`` changed in versions ``version - k + 1 .. version`` (None when
+    more changed since the asked version than are kept: reload everything)."""
+
+    version: int
+    users: tuple[str, ...] | None
+
+
 class GalleryVersion:
     """A counter bumped whenever the set of searchable templates changes (an opted-in template
-    replaced or deleted, a consent given or withdrawn). Each replica reads it before a search
-    (one lookup by _id) and reloads its in-memory index when it moved."""
+    replaced or deleted, a consent given or withdrawn), with the ids of the last
+    RECENT_CHANGES users changed, in the same document and the same atomic update. Each
+    replica reads the counter before a search (one lookup by _id) and, when it moved, patches
+    its in-memory index with those users' templates."""
+
+    RECENT_CHANGES = 1000
 
     def __init__(self, database: Database) -> None:
         self._state = database.durable(IDENTIFY_GALLERY_COLLECTION)
 
     @translate_unavailable
     def current(self) -> int:
-        document = self._state.find_one({"_id": _GALLERY_VERSION_ID})
+        document = self._state.find_one({"_id": _GALLERY_VERSION_ID}, {"n": True})
         return int(document["n"]) if document else 0
 
     @translate_unavailable
-    def bump(self) -> int:
+    def changes_since(self, version: int) -> GalleryChanges:
+        document = self._state.find_one({"_id": _GALLERY_VERSION_ID})
+        if document is None:
+            return GalleryChanges(0, ())
+        current, recent = int(document["n"]), [str(user) for user in document.get("recent", [])]
+        missed = current - version
+        if version < 0 or missed > len(recent):
+            return GalleryChanges(current, None)
+        return GalleryChanges(current, tuple(recent[len(recent) - missed :]) if missed else ())
+
+    @translate_unavailable
+    def bump(self, user_id: str) -> int:
         document = self._state.find_one_and_update(
             {"_id": _GALLERY_VERSION_ID},
-            {"$inc": {"n": 1}},
+            {
+                "$inc": {"n": 1},
+                "$push": {"recent": {"$each": [user_id], "$slice": -self.RECENT_CHANGES}},
+            },
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )

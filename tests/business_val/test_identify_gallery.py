@@ -20,7 +20,11 @@ from face_auth.data_access import (
     EmbeddingRepository,
     TemplateCipher,
 )
-from face_auth.data_access.kiosk_repository import KioskRepository, KioskRequestCounter
+from face_auth.data_access.kiosk_repository import (
+    GalleryVersion,
+    KioskRepository,
+    KioskRequestCounter,
+)
 from face_auth.entity import UserEmbedding
 from face_auth.exception import KioskRateLimited, KioskRequired, NotFound
 
@@ -146,3 +150,42 @@ def test_enrolling_someone_not_opted_in_does_not_move_the_version(database: Data
     repository.replace(template("carol", seed=4))
     repository.delete("carol")
     assert repository.gallery_version() == before
+
+
+class ReadCounting(EmbeddingRepository):
+    """The real repository, noting which templates each index update decrypts."""
+
+    def __init__(self, database: Database) -> None:
+        super().__init__(database, TemplateCipher(KEY, (), DataKeyRepository(database)))
+        self.reads: list[list[str] | None] = []
+
+    def searchable(self, user_ids=None):  # type: ignore[no-untyped-def]
+        self.reads.append(None if user_ids is None else sorted(user_ids))
+        return super().searchable(user_ids)
+
+
+def test_a_change_re_reads_only_the_changed_users_unless_too_many_changed(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = embeddings(database)
+    for number in range(5):
+        writer.replace(template(f"u{number}", seed=number))
+        writer.set_identify_consent(f"u{number}", datetime.now(UTC))
+    replica = ReadCounting(database)
+    index = GalleryIndex(replica)
+    assert sorted(index.refresh().user_ids) == [f"u{n}" for n in range(5)]
+    assert replica.reads == [None]  # loaded whole at start
+
+    writer.set_identify_consent("u1", None)
+    writer.replace(template("u3", seed=33))
+    assert found(index, 1) is None and found(index, 3) is None and found(index, 33) == "u3"
+    assert found(index, 4) == "u4"
+    assert replica.reads == [None, ["u1", "u3"]]  # patched: two users re-read
+
+    monkeypatch.setattr(GalleryVersion, "RECENT_CHANGES", 2)
+    writer.set_identify_consent("u1", datetime.now(UTC))
+    writer.delete("u2")
+    writer.set_identify_consent("u0", None)  # three changes, two remembered
+    assert sorted(index.refresh().user_ids) == ["u1", "u3", "u4"]
+    assert replica.reads[-1] is None  # reloaded whole
+    assert found(index, 1) == "u1" and found(index, 2) is None
