@@ -123,11 +123,17 @@ class EmbeddingRepository:
     @translate_unavailable
     def searchable(self, user_ids: Sequence[str] | None = None) -> list[UserEmbedding]:
         """Every template (of ``user_ids`` only, when given) whose user consented to identify
-        mode, decrypted (one that does not decrypt comes back with `unreadable` set)."""
+        mode, decrypted (one that does not decrypt comes back with `unreadable` set); their
+        data keys are read together."""
         query: dict[str, Any] = {IDENTIFY_CONSENT: {"$ne": None}}
         if user_ids is not None:
             query["user_id"] = {"$in": list(user_ids)}
-        return [self._open(document) for document in self._embeddings.find(query, {"_id": False})]
+        documents = list(self._embeddings.find(query, {"_id": False}))
+        sealed = [d for d in documents if d.get("sealed")]
+        items = [(str(d["user_id"]), bytes(d["sealed"])) for d in sealed]
+        opened = self._cipher.open_many(TEMPLATE_PURPOSE, items)
+        templates = [self._unpacked(d, o) for d, o in zip(sealed, opened, strict=True)]
+        return templates + [self._open(d) for d in documents if not d.get("sealed")]
 
     def gallery_version(self) -> int:
         """The identify gallery's version counter (see GalleryVersion)."""
@@ -166,13 +172,22 @@ class EmbeddingRepository:
         }
 
     def _open(self, document: dict[str, Any]) -> UserEmbedding:
+        sealed = document.get("sealed")
+        if sealed is None:  # written in the clear, by an old version or by hand
+            return self._unpacked(document, Unreadable("plaintext"))
+        try:
+            user_id = str(document["user_id"])
+            opened: bytes | Unreadable = self._cipher.open(user_id, TEMPLATE_PURPOSE, bytes(sealed))
+        except Unreadable as error:
+            opened = error
+        return self._unpacked(document, opened)
+
+    def _unpacked(self, document: dict[str, Any], opened: bytes | Unreadable) -> UserEmbedding:
         metadata = _metadata(document)
         try:
-            sealed = document.get("sealed")
-            if sealed is None:  # written in the clear, by an old version or by hand
-                raise Unreadable("plaintext")
-            plaintext = self._cipher.open(metadata["user_id"], TEMPLATE_PURPOSE, bytes(sealed))
-            template, embeddings = unpack_vectors(plaintext)
+            if isinstance(opened, Unreadable):
+                raise opened
+            template, embeddings = unpack_vectors(opened)
         except Unreadable as error:
             return UserEmbedding(**metadata, template=[], unreadable=error.reason)
         return UserEmbedding(**metadata, template=template, embeddings=embeddings)

@@ -189,3 +189,36 @@ def test_a_change_re_reads_only_the_changed_users_unless_too_many_changed(
     assert sorted(index.refresh().user_ids) == ["u1", "u3", "u4"]
     assert replica.reads[-1] is None  # reloaded whole
     assert found(index, 1) == "u1" and found(index, 2) is None
+
+
+@pytest.mark.parametrize("scan_above", [500, 1], ids=["in-batches", "read-every-key"])
+def test_searchable_opens_many_templates_with_their_own_keys_only(
+    database: Database, monkeypatch: pytest.MonkeyPatch, scan_above: int
+) -> None:
+    """The gallery's batch decryption gives what one-by-one decryption gives: each template
+    under its own user's key, a shredded or foreign one unreadable."""
+    monkeypatch.setattr("face_auth.data_access.data_key_repository._SCAN_ABOVE", scan_above)
+    monkeypatch.setattr("face_auth.data_access.data_key_repository._IN_BATCH", 2)
+    repository = embeddings(database)
+    for number in range(5):
+        repository.replace(template(f"u{number}", seed=number))
+        repository.set_identify_consent(f"u{number}", datetime.now(UTC))
+    repository.replace(template("not-opted-in", seed=9))
+    # u3's sealed template copied onto u4: it does not open under u4's key.
+    sealed_u3 = database.db["embeddings"].find_one({"user_id": "u3"})["sealed"]
+    database.db["embeddings"].update_one({"user_id": "u4"}, {"$set": {"sealed": sealed_u3}})
+    database.db["data_keys"].delete_one({"_id": "u2"})  # shredded
+
+    opened = {t.user_id: t for t in repository.searchable()}
+    assert sorted(opened) == ["u0", "u1", "u2", "u3", "u4"]
+    for user_id in ("u0", "u1", "u3"):
+        assert opened[user_id].template == repository.get(user_id).template
+        assert opened[user_id].template == pytest.approx(
+            template(user_id, int(user_id[1])).template
+        )
+    assert opened["u2"].unreadable == "no_data_key"
+    assert opened["u4"].unreadable == "authentication_failed"
+    assert [t.user_id for t in repository.searchable(["u1", "u2", "not-opted-in"])] == [
+        "u1",
+        "u2",
+    ]
