@@ -96,6 +96,10 @@ def compare(args: argparse.Namespace, settings: Settings) -> int:
     return compare_images(Path(args.first), Path(args.second), settings)
 
 
+# `face-auth evaluate identify --dataset DIR`: the open-set (1:N) evaluation.
+IDENTIFY = "identify"
+
+
 def evaluate(args: argparse.Namespace, settings: Settings) -> int:
     """`evaluate DIR` (verification) or `evaluate identify --dataset DIR` (open-set 1:N)."""
     from face_auth.cli.face_commands import (  # noqa: PLC0415 - loads TensorFlow
@@ -109,9 +113,6 @@ def evaluate(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps({"error": "--dataset goes with `face-auth evaluate identify`"}))
         return 2
     return evaluate_folder(Path(args.folder), Path(args.roc), args.relaxed_gates, settings)
-
-
-IDENTIFY = "identify"
 
 
 def build_parser() -> argparse.ArgumentParser:
