@@ -86,6 +86,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.faces = services.faces
         app.state.personal_data = services.personal_data
         app.state.email_links = services.email_links
+        app.state.identify = services.identify
         app.state.password_pool = WorkerPool(
             settings.password_workers,
             settings.password_queue_limit,
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_controller.api_router,
         auth_controller.face_api_router,
         auth_controller.face_pages_router,
+        auth_controller.identify_router,
         auth_controller.email_pages_router,
         auth_controller.email_api_router,
         oidc_router,

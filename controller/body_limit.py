@@ -16,7 +16,7 @@ class BodyTooLarge(HTTPException):
 
 
 BASE64_GROWTH = 4 / 3
-FACE_UPLOADS = frozenset({"/api/v1/face/enroll", "/api/v1/face/verify"})
+FACE_UPLOADS = frozenset({"/api/v1/face/enroll", "/api/v1/face/verify", "/api/v1/identify"})
 
 
 def request_body_limits(settings: Settings) -> Callable[[str, str], int]:

@@ -43,6 +43,9 @@ CSRF_EXEMPT_POSTS = frozenset(
         "/oauth2/revoke",
         "/oauth2/introspect",
         "/oauth2/logout",
+        # Identify mode's kiosk calls: a kiosk's bearer token, never a cookie.
+        "/api/v1/identify",
+        "/api/v1/identify/challenge",
     }
 )
 _KEY_LABEL = b"face_auth csrf token key"

@@ -29,6 +29,7 @@ from face_auth.exception import (
     FaceMismatch,
     FaceRejected,
     FactorRequired,
+    IdentifyConsentNeedsFace,
     InvalidCode,
     InvalidCredentials,
     InvalidInput,
@@ -66,6 +67,7 @@ STATUS_FOR_ERROR: dict[type[FaceAuthError], int] = {
     EnrollmentCodeRequired: 403,
     InvalidCode: 401,
     TemplateOutdated: 409,
+    IdentifyConsentNeedsFace: 409,
     ChallengeRefused: 400,
     EmailNotVerified: 403,
     InvalidLink: 400,
@@ -89,10 +91,23 @@ TITLE_FOR_STATUS = {
 
 # The API's own words where a refusal should name one of its endpoints (the rules layer knows
 # no URL): what the face step needs first.
-API_MESSAGES: dict[str, str] = {
-    ErrorCode.CHALLENGE_REQUIRED: "A liveness challenge is required: ask for one "
-    "(POST /api/v1/face/challenge) and send its nonce with the frames.",
+CHALLENGE_REQUIRED_MESSAGE = (
+    "A liveness challenge is required: ask for one (POST {endpoint}) and send its nonce with "
+    "the frames."
+)
+# Where each API asks for its challenge: the rules' message names no URL, the API's does.
+CHALLENGE_ENDPOINTS = {
+    "/api/v1/identify": "/api/v1/identify/challenge",
+    "/api/v1/": "/api/v1/face/challenge",
 }
+
+
+def api_message(request: Request, error: FaceAuthError) -> str:
+    if error.code != ErrorCode.CHALLENGE_REQUIRED:
+        return error.message
+    path = request.url.path
+    endpoint = next(end for prefix, end in CHALLENGE_ENDPOINTS.items() if path.startswith(prefix))
+    return CHALLENGE_REQUIRED_MESSAGE.format(endpoint=endpoint)
 
 
 def is_api(request: Request) -> bool:
@@ -149,9 +164,7 @@ async def handle_domain_error(request: Request, error: Exception) -> Response:
     )
     if is_api(request):
         response: Response = JSONResponse(
-            error_body(
-                error.code, API_MESSAGES.get(error.code, error.message), **api_details(error)
-            ),
+            error_body(error.code, api_message(request, error), **api_details(error)),
             status_code=status_code,
         )
     elif isinstance(error, FactorRequired):

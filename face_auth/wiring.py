@@ -18,6 +18,9 @@ from face_auth.business_val.admin import AdminService
 from face_auth.business_val.email_links import EmailLinkPolicy, EmailLinks
 from face_auth.business_val.email_verification import EmailVerificationPolicy
 from face_auth.business_val.face import FacePolicy, FaceService
+from face_auth.business_val.identify import GalleryIndex, IdentifyService, kiosk_liveness
+from face_auth.business_val.identify_rules import IdentifyPolicy, ImpostorModel
+from face_auth.business_val.kiosks import KioskRateLimit, KioskService
 from face_auth.business_val.liveness import (
     LivenessMode,
     LivenessPolicy,
@@ -50,6 +53,7 @@ from face_auth.data_access import (
 )
 from face_auth.data_access.embedded_server import read_running_server
 from face_auth.data_access.face_attempt_repository import FaceAttemptRepository
+from face_auth.data_access.kiosk_repository import KioskRepository, KioskRequestCounter
 from face_auth.data_access.liveness_repository import ChallengeRepository, FrameHashRepository
 from face_auth.data_access.oidc_repository import (
     AccessTokenRepository,
@@ -61,9 +65,13 @@ from face_auth.data_access.oidc_repository import (
 from face_auth.data_access.recovery_code_repository import RecoveryCodeRepository
 from face_auth.face_pipeline import FaceModels, PipelineConfig
 from face_auth.face_pipeline.liveness import LivenessConfig
+from face_auth.logger import get_logger, log_event
 from face_auth.mail import MailQueue, mail_sender
 
 # --- Policies: the numbers of each rule, from Settings -------------------------------------
+
+
+logger = get_logger(__name__)
 
 
 def pipeline_config(settings: Settings) -> PipelineConfig:
@@ -97,6 +105,18 @@ def liveness_policy(settings: Settings) -> LivenessPolicy:
         capture_frames=face_capture_frames(settings),
         max_challenges=settings.liveness_max_challenges,
         checks=LivenessConfig.from_settings(settings),
+    )
+
+
+def identify_policy(settings: Settings) -> IdentifyPolicy:
+    return IdentifyPolicy(
+        gallery_size=settings.identify_gallery_size,
+        false_identification_rate=settings.identify_false_identification_rate,
+        margin=settings.identify_margin,
+        impostors=ImpostorModel(
+            mean=settings.identify_impostor_mean, spread=settings.identify_impostor_spread
+        ),
+        floor=settings.face_match_threshold,
     )
 
 
@@ -207,6 +227,8 @@ class Repositories:
         self.refresh_tokens = RefreshTokenRepository(database)
         self.consents = ConsentRepository(database)
         self.email_tokens = EmailTokenRepository(database)
+        self.kiosks = KioskRepository(database)
+        self.kiosk_requests = KioskRequestCounter(database)
 
     @cached_property
     def cipher(self) -> TemplateCipher:
@@ -284,6 +306,8 @@ class Services:
     signing_keys: SigningKeys
     faces: FaceService
     email_links: EmailLinks
+    # None unless identify mode is on: the opted-in templates are then never held decrypted.
+    identify: IdentifyService | None
 
 
 def token_service(settings: Settings, repos: Repositories) -> TokenService:
@@ -362,6 +386,53 @@ def face_service(
     )
 
 
+def kiosk_service(repos: Repositories) -> KioskService:
+    return KioskService(repos.kiosks, repos.audit)
+
+
+def identify_service(
+    settings: Settings,
+    repos: Repositories,
+    models: FaceModels,
+    accounts: AccountService,
+    observer: AuthObserver,
+) -> IdentifyService | None:
+    """Identify mode's service, its index loaded; None when identify mode is off."""
+    if not settings.identify:
+        return None
+    index = GalleryIndex(repos.embeddings)
+    service = IdentifyService(
+        models=models,
+        pipeline=pipeline_config(settings),
+        face=face_policy(settings),
+        policy=identify_policy(settings),
+        index=index,
+        embeddings=repos.embeddings,
+        users=repos.users,
+        accounts=accounts,
+        kiosks=kiosk_service(repos),
+        rate_limit=KioskRateLimit(
+            settings.identify_kiosk_requests_per_minute, repos.kiosk_requests
+        ),
+        liveness=LivenessService(
+            kiosk_liveness(
+                liveness_policy(settings),
+                timedelta(minutes=settings.identify_kiosk_replay_minutes),
+            ),
+            repos.challenges,
+            repos.frame_hashes,
+            repos.audit,
+            observer,
+        ),
+        audit=repos.audit,
+        observer=observer,
+    )
+    index.refresh()
+    log_event(logger, "identify_on", templates=index.size,
+              threshold=round(service.policy.threshold(index.size), 4))  # fmt: skip
+    return service
+
+
 def serving_services(
     settings: Settings, database: Database, models: FaceModels, observer: AuthObserver
 ) -> Services:
@@ -383,4 +454,5 @@ def serving_services(
         signing_keys=keys,
         faces=face_service(settings, repos, models, accounts, tokens, observer),
         email_links=email_links(settings, repos, accounts),
+        identify=identify_service(settings, repos, models, accounts, observer),
     )

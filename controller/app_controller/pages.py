@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from controller.auth_controller.identify_api import consent_for_page
 from controller.cookies import CookiesDep
 from controller.deps import (
     AccountsDep,
@@ -54,6 +55,7 @@ def application(
         "password_changed": password_changed,
         "applications": applications_of(request, claims),
         "application_revoked": application_revoked,
+        "identify": consent_for_page(request, claims),
     }
     return render(request, "application.html", context)
 

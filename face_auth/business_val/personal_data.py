@@ -138,6 +138,8 @@ class PersonalDataService:
                 exclude={"password_hash", "email_skeleton", "username_skeleton", "locked_at"}
             ),
             "face_template": template_summary(self._embeddings.get(user.id)),
+            # Identify mode: since when kiosks may recognise the user (None: they may not).
+            "identify_consent_at": self._embeddings.identify_consent(user.id),
             "recovery_codes": {
                 "left": codes.recovery_codes_left,
                 "issued_at": codes.recovery_codes_issued_at,

@@ -15,7 +15,7 @@ from face_auth.face_pipeline import (
     load_models,
 )
 from face_auth.model_store import ModelsMissingError
-from face_auth.wiring import pipeline_config
+from face_auth.wiring import identify_policy, pipeline_config
 
 
 def load_pipeline(settings: Settings) -> tuple[FaceModels, PipelineConfig]:
@@ -97,6 +97,26 @@ def evaluate_folder(folder: Path, roc_path: Path, relaxed: bool, settings: Setti
     if relaxed:
         config = replace(config, **RELAXED_GATES)
     report = evaluate_dataset(folder, models, config, settings.face_match_threshold, roc_path)
+    report["gates"] = "relaxed" if relaxed else "production"
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def evaluate_identify(dataset: Path, relaxed: bool, settings: Settings) -> int:
+    """Open-set identification at the configured identify threshold and margin."""
+    if not dataset.is_dir():
+        print(json.dumps({"error": f"{dataset} is not a folder"}))
+        return 2
+    from face_auth_tools.identification import evaluate_identification  # noqa: PLC0415
+
+    models, config = load_pipeline(settings)
+    if relaxed:
+        config = replace(config, **RELAXED_GATES)
+    try:
+        report = evaluate_identification(dataset, models, config, identify_policy(settings))
+    except ValueError as error:
+        print(json.dumps({"error": str(error)}))
+        return 1
     report["gates"] = "relaxed" if relaxed else "production"
     print(json.dumps(report, indent=2))
     return 0

@@ -8,6 +8,7 @@ import uvicorn
 
 from face_auth.cli.admin_commands import add_admin_commands
 from face_auth.cli.audit_commands import add_audit_command
+from face_auth.cli.kiosk_commands import add_kiosk_commands
 from face_auth.cli.liveness_commands import add_liveness_command
 from face_auth.cli.oidc_commands import add_oidc_commands
 from face_auth.config import Settings
@@ -95,9 +96,22 @@ def compare(args: argparse.Namespace, settings: Settings) -> int:
     return compare_images(Path(args.first), Path(args.second), settings)
 
 
-def evaluate(args: argparse.Namespace, settings: Settings) -> int:
-    from face_auth.cli.face_commands import evaluate_folder  # noqa: PLC0415 - loads TensorFlow
+# `face-auth evaluate identify --dataset DIR`: the open-set (1:N) evaluation.
+IDENTIFY = "identify"
 
+
+def evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    """`evaluate DIR` (verification) or `evaluate identify --dataset DIR` (open-set 1:N)."""
+    from face_auth.cli.face_commands import (  # noqa: PLC0415 - loads TensorFlow
+        evaluate_folder,
+        evaluate_identify,
+    )
+
+    if args.folder == IDENTIFY and args.dataset is not None:
+        return evaluate_identify(Path(args.dataset), args.relaxed_gates, settings)
+    if args.dataset is not None:
+        print(json.dumps({"error": "--dataset goes with `face-auth evaluate identify`"}))
+        return 2
     return evaluate_folder(Path(args.folder), Path(args.roc), args.relaxed_gates, settings)
 
 
@@ -126,9 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
     compare_parser.set_defaults(handler=compare)
 
     evaluate_parser = commands.add_parser(
-        "evaluate", help="FAR/FRR/EER on a folder of person/image files"
+        "evaluate",
+        help="FAR/FRR/EER on a folder of person/image files; `evaluate identify --dataset DIR`: "
+        "open-set identification (rank-1 and false-identification rates)",
     )
-    evaluate_parser.add_argument("folder", metavar="DIR")
+    evaluate_parser.add_argument("folder", metavar="DIR|identify")
+    evaluate_parser.add_argument(
+        "--dataset", default=None, metavar="DIR", help="with `identify`: the person/image folder"
+    )
     evaluate_parser.add_argument("--roc", default="roc.png", help="where to write the ROC plot")
     evaluate_parser.add_argument(
         "--relaxed-gates",
@@ -140,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_admin_commands(commands)
     add_audit_command(commands)
     add_oidc_commands(commands)
+    add_kiosk_commands(commands)
     return parser
 
 

@@ -185,6 +185,27 @@ class Settings(BaseSettings):
     # Lifetimes of the links mailed for a password reset and an email verification.
     password_reset_minutes: int = Field(default=30, ge=5, le=24 * 60)
     email_verification_hours: int = Field(default=24, ge=1, le=7 * 24)
+    # Identify mode (1:N, docs/identify.md): registered kiosks recognise users who opted in,
+    # without a username. Off by default (FACE_AUTH_IDENTIFY=on); off, its routes answer 404.
+    identify: bool = False
+    # The threshold is set so that a search of a stranger falsely names someone at most this
+    # often (1e-4: 1 in 10,000 searches) in a gallery of identify_gallery_size templates (the
+    # actual number of opted-in templates when larger); never below face_match_threshold.
+    identify_false_identification_rate: float = Field(default=1e-4, gt=0, lt=1)
+    identify_gallery_size: int = Field(default=10_000, ge=1)
+    # The best candidate must beat the second-best by this much, else no answer.
+    identify_margin: float = Field(default=0.05, ge=0, lt=1)
+    # Impostor similarities (template against another person's probe), measured with
+    # `face-auth evaluate identify` on the 5-celebrity set (docs/accuracy.md, 13,560 scores):
+    # their mean and the spread of their upper tail, from which the threshold follows (0.655
+    # at 10,000 templates and 1e-4, so the 0.70 floor binds; 0.702 at 100,000).
+    identify_impostor_mean: float = Field(default=-0.018, gt=-1, lt=1)
+    identify_impostor_spread: float = Field(default=0.12, gt=0, lt=1)
+    # Identify calls (and challenges) one kiosk may make per minute; more get 429.
+    identify_kiosk_requests_per_minute: int = Field(default=30, ge=1, le=10_000)
+    # A kiosk's frames are refused as a replay of any it sent within this many minutes (its
+    # own window: a busy kiosk's frames would otherwise pile up for liveness_replay_hours).
+    identify_kiosk_replay_minutes: int = Field(default=10, ge=0, le=24 * 60)
 
     # OpenID Connect provider (docs/oidc.md). The issuer URL; unset: public_url (or its
     # default), never a request's Host header.

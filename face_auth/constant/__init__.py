@@ -41,6 +41,11 @@ FACE_CHALLENGES_COLLECTION: Final = "face_challenges"
 FRAME_HASHES_COLLECTION: Final = "face_frame_hashes"
 # Per-user data keys (wrapped by the master key) that encrypt the face templates.
 DATA_KEYS_COLLECTION: Final = "data_keys"
+# Identify mode: registered kiosks (secrets stored hashed), their per-minute request counts
+# (TTL), and the gallery's version counter that replicas check before each search.
+KIOSKS_COLLECTION: Final = "kiosks"
+KIOSK_REQUESTS_COLLECTION: Final = "kiosk_requests"
+IDENTIFY_GALLERY_COLLECTION: Final = "identify_gallery"
 # OpenID Connect provider: registered clients, authorization codes, access tokens, and the
 # applications each user has consented to.
 OAUTH_CLIENTS_COLLECTION: Final = "oauth_clients"

@@ -18,6 +18,11 @@ class WrappedKey:
     master_key_id: str
 
 
+# get_many: ids per `$in` query, and above how many ids every key is read instead.
+_IN_BATCH = 50
+_SCAN_ABOVE = 500
+
+
 def _wrapped_key(document: dict[str, Any]) -> WrappedKey:
     return WrappedKey(
         user_id=str(document["_id"]),
@@ -37,6 +42,25 @@ class DataKeyRepository:
     def get(self, user_id: str) -> WrappedKey | None:
         document: dict[str, Any] | None = self._keys.find_one({"_id": user_id})
         return _wrapped_key(document) if document else None
+
+    @translate_unavailable
+    def get_many(self, user_ids: list[str]) -> dict[str, WrappedKey]:
+        """The data keys of these users that exist. SecantusDB answers a long `$in` slowly
+        (1,000 ids: 1.1 s; 20 queries of 50: 0.1 s; reading all 1,000 keys: 13 ms), so the
+        ids are asked 50 at a time, or every key is read when many are wanted."""
+        wanted = set(user_ids)
+        if len(wanted) > _SCAN_ABOVE:
+            found = (d for d in self._keys.find() if str(d["_id"]) in wanted)
+        else:
+            ordered = sorted(wanted)
+            found = (
+                document
+                for start in range(0, len(ordered), _IN_BATCH)
+                for document in self._keys.find(
+                    {"_id": {"$in": ordered[start : start + _IN_BATCH]}}
+                )
+            )
+        return {str(document["_id"]): _wrapped_key(document) for document in found}
 
     @translate_unavailable
     def add(self, key: WrappedKey, now: datetime) -> bool:

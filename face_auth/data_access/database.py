@@ -14,6 +14,9 @@ from face_auth.constant import (
     FACE_ATTEMPTS_COLLECTION,
     FACE_CHALLENGES_COLLECTION,
     FRAME_HASHES_COLLECTION,
+    IDENTIFY_GALLERY_COLLECTION,
+    KIOSK_REQUESTS_COLLECTION,
+    KIOSKS_COLLECTION,
     LOGIN_ATTEMPTS_COLLECTION,
     OAUTH_CLIENTS_COLLECTION,
     OAUTH_CODES_COLLECTION,
@@ -43,6 +46,9 @@ COLLECTIONS = (
     FACE_CHALLENGES_COLLECTION,
     FRAME_HASHES_COLLECTION,
     EMAIL_TOKENS_COLLECTION,
+    KIOSKS_COLLECTION,
+    KIOSK_REQUESTS_COLLECTION,
+    IDENTIFY_GALLERY_COLLECTION,
 )
 # What ensure_indexes creates; `face-auth db check` compares against it.
 EXPECTED_INDEXES = {
@@ -74,6 +80,11 @@ EXPECTED_INDEXES = {
     FRAME_HASHES_COLLECTION: {"_id_", "expiry_ttl", "user_id"},
     # Mailed links by token hash, removed by TTL once expired; ended per user.
     EMAIL_TOKENS_COLLECTION: {"_id_", "expiry_ttl", "user_id"},
+    # Identify mode: kiosks by id, their per-minute counts removed by TTL, the gallery's
+    # version counter.
+    KIOSKS_COLLECTION: {"_id_"},
+    KIOSK_REQUESTS_COLLECTION: {"_id_", "expiry_ttl"},
+    IDENTIFY_GALLERY_COLLECTION: {"_id_"},
 }
 
 
@@ -126,7 +137,13 @@ class Database:
         email_tokens.create_index([("user_id", ASCENDING)], name="user_id")
         # Keyed by _id only: created up front so `db check` finds their _id index at once.
         existing = set(self.db.list_collection_names())
-        for name in (FACE_ATTEMPTS_COLLECTION, RECOVERY_CODES_COLLECTION, DATA_KEYS_COLLECTION):
+        for name in (
+            FACE_ATTEMPTS_COLLECTION,
+            RECOVERY_CODES_COLLECTION,
+            DATA_KEYS_COLLECTION,
+            KIOSKS_COLLECTION,
+            IDENTIFY_GALLERY_COLLECTION,
+        ):
             if name not in existing:
                 # Another process may have created it meanwhile.
                 with contextlib.suppress(CollectionInvalid, OperationFailure):
@@ -141,7 +158,11 @@ class Database:
             self.db[name].create_index(
                 [("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"
             )
-        for name in (FACE_CHALLENGES_COLLECTION, FRAME_HASHES_COLLECTION):
+        for name in (
+            FACE_CHALLENGES_COLLECTION,
+            FRAME_HASHES_COLLECTION,
+            KIOSK_REQUESTS_COLLECTION,
+        ):
             self.db[name].create_index(
                 [("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry_ttl"
             )

@@ -1,10 +1,14 @@
 import struct
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+from pymongo import ReturnDocument
 
 from face_auth.constant import EMBEDDINGS_COLLECTION
 from face_auth.data_access.database import Database
 from face_auth.data_access.errors import translate_unavailable
+from face_auth.data_access.kiosk_repository import GalleryChanges, GalleryVersion
 from face_auth.data_access.template_cipher import TemplateCipher, Unreadable
 from face_auth.entity import UserEmbedding
 
@@ -14,6 +18,9 @@ TEMPLATE_PURPOSE = "face-template"
 # and each frame's embedding as little-endian float64.
 _HEADER = struct.Struct("<HH")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Set on the template's document when its user lets kiosks identify them (identify mode): the
+# consent lives and dies with the template, so deleting the face removes them from searches.
+IDENTIFY_CONSENT = "identify_consent_at"
 
 
 def pack_vectors(template: list[float], embeddings: list[list[float]]) -> bytes:
@@ -48,11 +55,13 @@ def _metadata(document: dict[str, Any]) -> dict[str, Any]:
 class EmbeddingRepository:
     """One face template per user (unique index on user_id). The vectors are stored sealed
     (AES-256-GCM under the user's data key, data_access/template_cipher.py); the model name,
-    version and date stay readable. Encryption and decryption are transparent to callers."""
+    version and date stay readable. Encryption and decryption are transparent to callers.
+    A change to a template searchable in identify mode bumps the gallery's version."""
 
     def __init__(self, database: Database, cipher: TemplateCipher) -> None:
         self._embeddings = database.durable(EMBEDDINGS_COLLECTION)
         self._cipher = cipher
+        self._gallery = GalleryVersion(database)
 
     @translate_unavailable
     def has_template(self, user_id: str) -> bool:
@@ -69,17 +78,70 @@ class EmbeddingRepository:
 
     @translate_unavailable
     def replace(self, embedding: UserEmbedding) -> None:
-        """Atomic single-document upsert: a re-enrollment never leaves two templates."""
-        self._embeddings.replace_one(
-            {"user_id": embedding.user_id}, self._sealed_document(embedding), upsert=True
+        """Atomic single-document upsert: a re-enrollment never leaves two templates (and
+        keeps an identify consent given for the face it replaces)."""
+        previous = self._embeddings.find_one_and_update(
+            {"user_id": embedding.user_id},
+            {
+                "$set": self._sealed_document(embedding),
+                "$unset": {"template": "", "embeddings": ""},
+            },
+            projection={IDENTIFY_CONSENT: True},
+            upsert=True,
+            return_document=ReturnDocument.BEFORE,
         )
+        if previous and previous.get(IDENTIFY_CONSENT):
+            self._gallery.bump(embedding.user_id)
 
     @translate_unavailable
     def delete(self, user_id: str) -> bool:
-        """Delete the template and shred its data key first: the copies the database keeps
-        (oplog, journal, backups) become unreadable too."""
+        """Delete the template (and with it any identify consent) and shred its data key
+        first: the copies the database keeps (oplog, journal, backups) become unreadable too."""
         self._cipher.shred(user_id)
-        return self._embeddings.delete_one({"user_id": user_id}).deleted_count == 1
+        deleted = self._embeddings.find_one_and_delete(
+            {"user_id": user_id}, projection={IDENTIFY_CONSENT: True}
+        )
+        if deleted and deleted.get(IDENTIFY_CONSENT):
+            self._gallery.bump(user_id)
+        return deleted is not None
+
+    @translate_unavailable
+    def set_identify_consent(self, user_id: str, at: datetime | None) -> bool:
+        """Give (``at``) or withdraw (None) the user's identify consent; False when the user
+        has no template."""
+        change = {"$set": {IDENTIFY_CONSENT: at}} if at else {"$unset": {IDENTIFY_CONSENT: ""}}
+        found = self._embeddings.update_one({"user_id": user_id}, change).matched_count == 1
+        if found:
+            self._gallery.bump(user_id)
+        return found
+
+    @translate_unavailable
+    def identify_consent(self, user_id: str) -> datetime | None:
+        document = self._embeddings.find_one({"user_id": user_id}, {IDENTIFY_CONSENT: True})
+        return document.get(IDENTIFY_CONSENT) if document else None
+
+    @translate_unavailable
+    def searchable(self, user_ids: Sequence[str] | None = None) -> list[UserEmbedding]:
+        """Every template (of ``user_ids`` only, when given) whose user consented to identify
+        mode, decrypted (one that does not decrypt comes back with `unreadable` set); their
+        data keys are read together."""
+        query: dict[str, Any] = {IDENTIFY_CONSENT: {"$ne": None}}
+        if user_ids is not None:
+            query["user_id"] = {"$in": list(user_ids)}
+        documents = list(self._embeddings.find(query, {"_id": False}))
+        sealed = [d for d in documents if d.get("sealed")]
+        items = [(str(d["user_id"]), bytes(d["sealed"])) for d in sealed]
+        opened = self._cipher.open_many(TEMPLATE_PURPOSE, items)
+        templates = [self._unpacked(d, o) for d, o in zip(sealed, opened, strict=True)]
+        return templates + [self._open(d) for d in documents if not d.get("sealed")]
+
+    def gallery_version(self) -> int:
+        """The identify gallery's version counter (see GalleryVersion)."""
+        return self._gallery.current()
+
+    def gallery_changes(self, since: int) -> GalleryChanges:
+        """The gallery's version and the users changed since version ``since``."""
+        return self._gallery.changes_since(since)
 
     @translate_unavailable
     def encrypt_plaintext(self) -> int:
@@ -110,13 +172,22 @@ class EmbeddingRepository:
         }
 
     def _open(self, document: dict[str, Any]) -> UserEmbedding:
+        sealed = document.get("sealed")
+        if sealed is None:  # written in the clear, by an old version or by hand
+            return self._unpacked(document, Unreadable("plaintext"))
+        try:
+            user_id = str(document["user_id"])
+            opened: bytes | Unreadable = self._cipher.open(user_id, TEMPLATE_PURPOSE, bytes(sealed))
+        except Unreadable as error:
+            opened = error
+        return self._unpacked(document, opened)
+
+    def _unpacked(self, document: dict[str, Any], opened: bytes | Unreadable) -> UserEmbedding:
         metadata = _metadata(document)
         try:
-            sealed = document.get("sealed")
-            if sealed is None:  # written in the clear, by an old version or by hand
-                raise Unreadable("plaintext")
-            plaintext = self._cipher.open(metadata["user_id"], TEMPLATE_PURPOSE, bytes(sealed))
-            template, embeddings = unpack_vectors(plaintext)
+            if isinstance(opened, Unreadable):
+                raise opened
+            template, embeddings = unpack_vectors(opened)
         except Unreadable as error:
             return UserEmbedding(**metadata, template=[], unreadable=error.reason)
         return UserEmbedding(**metadata, template=template, embeddings=embeddings)

@@ -93,6 +93,24 @@ class TemplateCipher:
             raise Unreadable("no_data_key")
         return open_sealed(self._unwrap(stored), sealed, associated_data(purpose, user_id))
 
+    def open_many(
+        self, purpose: str, sealed_by_user: list[tuple[str, bytes]]
+    ) -> list[bytes | Unreadable]:
+        """``open`` for many users at once, their data keys fetched in one query: each item's
+        plaintext, or the Unreadable it raised."""
+        keys = self._data_keys.get_many([user_id for user_id, _ in sealed_by_user])
+        opened: list[bytes | Unreadable] = []
+        for user_id, sealed in sealed_by_user:
+            stored = keys.get(user_id)
+            try:
+                if stored is None:
+                    raise Unreadable("no_data_key")
+                aad = associated_data(purpose, user_id)
+                opened.append(open_sealed(self._unwrap(stored), sealed, aad))
+            except Unreadable as error:
+                opened.append(error)
+        return opened
+
     def shred(self, user_id: str) -> bool:
         """Delete the user's data key: whatever it sealed can never be read again."""
         return self._data_keys.delete(user_id)

@@ -43,6 +43,9 @@ class ErrorCode(StrEnum):
     EMAIL_NOT_VERIFIED = "email_not_verified"
     INVALID_LINK = "invalid_link"
     TOO_MANY_LINK_REQUESTS = "too_many_link_requests"
+    KIOSK_REQUIRED = "kiosk_required"
+    KIOSK_RATE_LIMITED = "kiosk_rate_limited"
+    IDENTIFY_CONSENT_NEEDS_FACE = "identify_consent_needs_face"
 
 
 class FaceAuthError(Exception):
@@ -276,3 +279,25 @@ class TooManyLinkRequests(AccountLocked):
     def __init__(self, retry_after: int, message: str | None = None) -> None:
         wait = f"Too many requests for a link. Try again in {max(1, retry_after)} seconds."
         super().__init__(retry_after, message or wait)
+
+
+class KioskRequired(NotAuthenticated):
+    """Identify calls authenticate a registered kiosk (`Authorization: Bearer <kiosk token>`,
+    from `face-auth kiosks add`); a user's session is not one."""
+
+    code: str = ErrorCode.KIOSK_REQUIRED
+    message = "Identify calls need a kiosk's bearer token (face-auth kiosks add)."
+
+
+class KioskRateLimited(FaceHeld):
+    """This kiosk made too many identify calls this minute: wait `retry_after` seconds."""
+
+    code: str = ErrorCode.KIOSK_RATE_LIMITED
+    message = "Too many identify calls from this kiosk. Try again shortly."
+
+
+class IdentifyConsentNeedsFace(FaceAuthError):
+    """Opting in to identify mode needs an enrolled, usable face template."""
+
+    code: str = ErrorCode.IDENTIFY_CONSENT_NEEDS_FACE
+    message = "Enroll your face before letting kiosks recognise you."
