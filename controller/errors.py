@@ -81,7 +81,19 @@ TITLE_FOR_STATUS = {
 
 
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    """Answer in JSON: an API path, unless a browser navigated there (a link, the address
+    bar), which gets the error as a page it can show."""
+    return request.url.path.startswith("/api/") and not is_navigation(request)
+
+
+def is_navigation(request: Request) -> bool:
+    """A browser loading a page: Sec-Fetch-Mode says so, or (older browsers) a GET whose
+    Accept puts HTML first. fetch() and API clients send neither."""
+    mode = request.headers.get("sec-fetch-mode")
+    if mode is not None:
+        return mode == "navigate"
+    accept = request.headers.get("accept", "")
+    return request.method == "GET" and accept.startswith("text/html")
 
 
 def status_for(error: FaceAuthError) -> int:
@@ -137,7 +149,7 @@ async def handle_domain_error(request: Request, error: Exception) -> Response:
         )
     elif isinstance(error, FactorRequired):
         response = RedirectResponse(PAGE_FOR_STEP[error.next_step], status_code=303)
-    elif isinstance(error, NotAuthenticated):
+    elif isinstance(error, NotAuthenticated) and not request.url.path.startswith("/api/"):
         response = RedirectResponse("/auth/login", status_code=303)
     elif isinstance(error, EnrollmentCodeRequired):
         response = RedirectResponse(PAGE_FOR_STEP[NEXT_ENROLLMENT_CODE], status_code=303)

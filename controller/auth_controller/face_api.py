@@ -1,3 +1,4 @@
+import math
 from collections.abc import Callable
 
 from fastapi import APIRouter, Request, Response, status
@@ -13,6 +14,8 @@ from face_auth.business_val.face import FaceDecision, FaceService
 from face_auth.config import Settings
 from face_auth.constant import NEXT_APPLICATION, NEXT_ENROLL_FACE
 from face_auth.entity import SessionClaims
+from face_auth.exception import FaceRejected
+from face_auth.utils import utc_now
 
 router = APIRouter(prefix="/api/v1/face", tags=["face"])
 
@@ -85,8 +88,22 @@ async def run_face_step(
         upload = await read_face_upload(
             request, faces.policy.max_frames, settings.face_max_frame_bytes
         )
-        decision = await runner.run(step, claims, upload.frames, upload.nonce)
+        try:
+            decision = await runner.run(step, claims, upload.frames, upload.nonce)
+        except FaceRejected as error:
+            error.result.update(await run_in_threadpool(tries_left, faces, claims))
+            raise
     return decision_response(decision, request)
+
+
+def tries_left(faces: FaceService, claims: SessionClaims) -> dict[str, object]:
+    """What a refused capture adds to its result so a page can say what to do next: the
+    session's face tries left and, if the account's face step is now held, for how long."""
+    face = faces.status(claims)
+    held_for = 0
+    if face.held_until is not None:
+        held_for = max(1, math.ceil((face.held_until - utc_now()).total_seconds()))
+    return {"attempts_left": face.attempts_left, "retry_after": held_for or None}
 
 
 @router.get("")

@@ -111,7 +111,7 @@ async def login_submit(
 @router.get("/password")
 def password_page(request: Request, accounts: AccountsDep, claims: ClaimsDep) -> Response:
     accounts.require_recent_auth(claims)
-    return render(request, "password.html", {"errors": {}})
+    return render(request, "password.html", {"errors": {}, "signed_in": True})
 
 
 @router.post("/password")
@@ -134,7 +134,7 @@ async def password_submit(
             client_address(request),
         )
     except InvalidInput as error:
-        context = {"errors": error.fields, "message": error.message}
+        context = {"errors": error.fields, "message": error.message, "signed_in": True}
         return render(request, "password.html", context, status_code=422)
     return RedirectResponse("/application/?password_changed=1", status_code=303)
 
@@ -142,7 +142,7 @@ async def password_submit(
 @router.get("/reauthenticate")
 def reauthenticate_page(request: Request, accounts: AccountsDep, claims: ClaimsDep) -> Response:
     accounts.require_full_session(claims)
-    return render(request, "reauthenticate.html", {"errors": {}})
+    return render(request, "reauthenticate.html", {"errors": {}, "signed_in": True})
 
 
 @router.post("/reauthenticate")
@@ -159,7 +159,7 @@ async def reauthenticate_submit(
             accounts.reauthenticate, claims, password, client_address(request)
         )
     except InvalidInput as error:
-        context = {"errors": error.fields, "message": error.message}
+        context = {"errors": error.fields, "message": error.message, "signed_in": True}
         return render(request, "reauthenticate.html", context, status_code=422)
     response = RedirectResponse(PAGE_FOR_STEP[result.next_step], status_code=303)
     if result.issued is not None:
