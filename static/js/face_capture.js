@@ -165,6 +165,7 @@
     canvas.height = HEIGHT;
     const frames = [];
     const comeBack = Math.round(FRAME_COUNT * COME_BACK_AT);
+    statusBox.hidden = true;
     setProgress(0);
     if (action) {
       showCue("Now " + MOVES[action] + " " + ARROWS[action]);
@@ -387,8 +388,7 @@
       camera.classList.add("live");
       await video.play();
       showStatus(challenge.action
-        ? "Get ready: when the picture says Now, " + challenge.instruction.charAt(0).toLowerCase() +
-          challenge.instruction.slice(1) + "."
+        ? "Get ready: face the camera, and move when the picture says Now."
         : "Get ready: look at the camera and keep still.");
       await countDown();
       frames = await captureFrames(challenge.action);
@@ -429,7 +429,7 @@
     }
     const outcomeResult = body.result || {};
     const reason = mainReason(outcomeResult.frames);
-    setOval("problem", reason ? "Most pictures: " + reason : body.message);
+    setOval("problem", reason ? "Most pictures: " + reason : "");
     failed();
     showResult(false, body.message || "Something went wrong. Try again.", outcomeResult.frames);
     showTriesLeft(outcomeResult.attempts_left);

@@ -24,6 +24,8 @@ ENROLLED = "Your face is enrolled. Taking you to your account…"
 ENROLLED_WITH_CODES = "Your face is enrolled. Save your recovery codes before you go on."
 RECOVERY_CODES = 10
 VERIFIED = "Face verified. Taking you to your account…"
+# ... when an application (OpenID Connect) sent the user to sign in.
+VERIFIED_FOR_APP = "Face verified. Taking you back to the application that sent you here…"
 MISMATCH = "The face does not match the enrolled face."
 # Liveness refusals of a flat picture turned to the left (face_pipeline/liveness.py MESSAGES).
 LIVENESS_REFUSALS = (
@@ -60,9 +62,11 @@ class Tab:
     numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     errors: list[str] = field(default_factory=list)
 
-    def shot(self, name: str) -> Path:
+    def shot(self, name: str, full_page: bool = True) -> Path:
+        """`full_page` False during a capture: a full-page screenshot resizes the page and
+        stalls the camera's video for a moment, which would skew the captured head turn."""
         path = self.shots_dir / f"{next(self.numbers):02d}-{name}.png"
-        self.page.screenshot(path=path, full_page=True)
+        self.page.screenshot(path=path, full_page=full_page)
         return path
 
     def path_is(self, path: str) -> None:
@@ -131,7 +135,7 @@ def start_capture(tab: Tab, mode: str, shots: bool = False) -> None:
             "() => /^Picture [3-7] of /.test(document.getElementById('progress-text').textContent)",
             timeout=15_000,
         )
-        tab.shot(f"{mode}-capturing")
+        tab.shot(f"{mode}-capturing", full_page=False)
     expect(progress).to_have_text(f"Picture {FRAMES} of {FRAMES}", timeout=15_000)
 
 

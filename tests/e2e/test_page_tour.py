@@ -4,7 +4,6 @@ screenshots the README shows are rewritten by every run of `make test-e2e` and c
 stale (the test fails if one of them was not).
 """
 
-import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.conftest import ROOT
+from tests.e2e.accessibility import serious_violations
 from tests.e2e.conftest import DENIED, ENROLL, OTHER
 from tests.e2e.pages import (
     CAMERA_DENIED,
@@ -34,7 +34,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.models]
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 README = ROOT / "README.md"
-AXE = ROOT / "tests" / "e2e" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 DEVICES = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
     "phone": {
@@ -43,12 +42,6 @@ DEVICES = {
         "has_touch": True,
     },
 }
-FAILING_IMPACTS = ("serious", "critical")
-RUN_AXE = """async () => {
-  const results = await axe.run(document, {resultTypes: ["violations"]});
-  return results.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}));
-}"""
 
 
 @dataclass
@@ -58,21 +51,14 @@ class Tour:
     problems: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
 
-    def check(self, page: Page, name: str) -> None:
-        if not page.evaluate("typeof window.axe !== 'undefined'"):
-            page.add_script_tag(path=str(AXE))
-        for scheme in ("light", "dark"):
-            page.emulate_media(color_scheme=scheme)
-            for violation in page.evaluate(RUN_AXE):
-                if violation["impact"] in FAILING_IMPACTS:
-                    self.problems.append(f"{name} ({scheme}): {json.dumps(violation)}")
-        page.emulate_media(color_scheme="light")
-
-    def shot(self, page: Page, name: str, device: str, axe: bool = True) -> None:
+    def shot(
+        self, page: Page, name: str, device: str, axe: bool = True, full_page: bool = True
+    ) -> None:
+        """`full_page` False for a modal dialog: its backdrop covers the viewport only."""
         if axe:
-            self.check(page, f"{name}-{device}")
+            self.problems += serious_violations(page, f"{name}-{device}")
         path = SCREENSHOTS / f"{name}-{device}.png"
-        page.screenshot(path=path, full_page=True, animations="disabled")
+        page.screenshot(path=path, full_page=full_page, animations="disabled")
         self.written.append(path)
 
 
@@ -80,14 +66,14 @@ class Tour:
 def device_tab(
     browsers: Callable[[str], Browser], live_app: str, artifacts_dir: Path
 ) -> Iterator[Callable[[str, str], Tab]]:
-    """A tab of one camera's browser on a device's viewport; CSP is bypassed only so that the
-    test can inject axe-core; the browser's zone is not UTC, so local times show."""
+    """A tab of one camera's browser on a device's viewport, in a zone other than UTC (so
+    local times show in the screenshots)."""
     contexts: list[BrowserContext] = []
     tabs: list[Tab] = []
 
     def open_one(camera: str, device: str) -> Tab:
         context = browsers(camera).new_context(
-            base_url=live_app, locale="en-GB", timezone_id="Europe/Paris", bypass_csp=True,
+            base_url=live_app, locale="en-GB", timezone_id="Europe/Paris",
             **DEVICES[device],  # type: ignore[arg-type]
         )  # fmt: skip
         context.set_default_timeout(15_000)
@@ -138,11 +124,11 @@ def test_every_page_on_desktop_and_phone_is_accessible_and_photographed(
     tour.shot(page, "enroll", "desktop")
     page.get_by_role("button", name="Start camera and capture").click()
     expect(page.locator("#countdown")).to_have_text(re.compile("^[32]$"))
-    tour.shot(page, "enroll-countdown", "desktop", axe=False)
+    tour.shot(page, "enroll-countdown", "desktop", axe=False, full_page=False)
     page.wait_for_function(
         "() => /^Picture [4-8] of/.test(document.getElementById('progress-text').textContent)"
     )
-    tour.shot(page, "enroll-now-turn", "desktop", axe=False)
+    tour.shot(page, "enroll-now-turn", "desktop", axe=False, full_page=False)
     assert face_result(tab) == ENROLLED_WITH_CODES
     tour.shot(page, "recovery-codes", "desktop")
     save_recovery_codes(tab)
@@ -150,7 +136,7 @@ def test_every_page_on_desktop_and_phone_is_accessible_and_photographed(
     tour.shot(page, "account", "desktop")
     page.get_by_role("button", name="Delete my face data", exact=True).click()
     expect(page.get_by_role("alertdialog")).to_be_visible()
-    tour.shot(page, "confirm-delete-face", "desktop")
+    tour.shot(page, "confirm-delete-face", "desktop", full_page=False)
     page.get_by_role("alertdialog").get_by_role("button", name="Cancel").click()
     page.goto("/auth/password")
     page.get_by_role("button", name="Change password").click()  # empty: the errors
@@ -192,7 +178,7 @@ def test_every_page_on_desktop_and_phone_is_accessible_and_photographed(
     phone.path_is("/application/")
     tour.shot(page, "account", "phone")
     page.get_by_role("button", name="Sign out everywhere", exact=True).click()
-    tour.shot(page, "confirm-sign-out", "phone")
+    tour.shot(page, "confirm-sign-out", "phone", full_page=False)
     first_timer = device_tab(ENROLL, "phone")
     login_on_page(first_timer, denied_user, "/application/face/enroll")
     tour.shot(first_timer.page, "enroll", "phone")
