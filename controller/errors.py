@@ -149,6 +149,9 @@ async def handle_domain_error(request: Request, error: Exception) -> Response:
         )
     elif isinstance(error, FactorRequired):
         response = RedirectResponse(PAGE_FOR_STEP[error.next_step], status_code=303)
+    elif isinstance(error, TooManyAttempts) and not request.url.path.startswith("/api/"):
+        # The login page says why this sign-in ended.
+        response = RedirectResponse("/auth/login?tries_spent=1", status_code=303)
     elif isinstance(error, NotAuthenticated) and not request.url.path.startswith("/api/"):
         response = RedirectResponse("/auth/login", status_code=303)
     elif isinstance(error, EnrollmentCodeRequired):

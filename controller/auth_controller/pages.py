@@ -19,6 +19,12 @@ from face_auth.exception import AccountExists, AccountLocked, InvalidCredentials
 
 router = APIRouter(prefix="/auth", tags=["pages"])
 
+# After the last face try (or recovery code) of a sign-in failed.
+TRIES_SPENT_MESSAGE = (
+    "That was the last face try of your sign-in, so it has ended to protect your account. "
+    "Sign in with your password again to get new tries."
+)
+
 FormText = Annotated[str, Form(max_length=1000)]
 ReturnToQuery = Annotated[str | None, Query(alias="next", max_length=MAX_RETURN_TO_CHARS)]
 ReturnToForm = Annotated[str, Form(alias="next", max_length=MAX_RETURN_TO_CHARS)]
@@ -68,12 +74,15 @@ def login_page(
     request: Request,
     registered: bool = False,
     signed_out: bool = False,
+    tries_spent: bool = False,
     next_page: ReturnToQuery = None,
 ) -> Response:
     notice = "Account created. Sign in with your password." if registered else None
     if signed_out:
         notice = "You are signed out on every device."
     context = {"values": {}, "notice": notice, "next": safe_return_to(next_page)}
+    if tries_spent:
+        context["message"] = TRIES_SPENT_MESSAGE
     return render(request, "login.html", context)
 
 

@@ -260,6 +260,7 @@
     const file = new Blob([codes.join("\n") + "\n"], { type: "text/plain" });
     downloadCodes.href = URL.createObjectURL(file);
     codesPanel.hidden = false;
+    codesPanel.before(result); // "Your face is enrolled" first, then the codes
     captureStep.hidden = true;
     startButton.hidden = true;
     codesSaved.addEventListener("click", function () { window.location.assign(next); });

@@ -177,6 +177,9 @@ def test_every_page_on_desktop_and_phone_is_accessible_and_photographed(
     tour.shot(page, "verified", "phone", axe=False)  # leaves for the account page
     phone.path_is("/application/")
     tour.shot(page, "account", "phone")
+    page.emulate_media(color_scheme="dark")
+    tour.shot(page, "account-dark", "phone", axe=False)  # axe checked both schemes above
+    page.emulate_media(color_scheme="light")
     page.get_by_role("button", name="Sign out everywhere", exact=True).click()
     tour.shot(page, "confirm-sign-out", "phone", full_page=False)
     first_timer = device_tab(ENROLL, "phone")
