@@ -1,10 +1,10 @@
-import math
 from collections.abc import Callable
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from controller.auth_controller.face_pages import seconds_until
 from controller.deps import ClaimsDep, FaceRunnerDep, FacesDep, SettingsDep
 from controller.face_runner import BoundedRunner
 from controller.schemas import CodeIn, CodeUsedOut, RecoveryCodesOut
@@ -15,7 +15,6 @@ from face_auth.config import Settings
 from face_auth.constant import NEXT_APPLICATION, NEXT_ENROLL_FACE
 from face_auth.entity import SessionClaims
 from face_auth.exception import FaceRejected
-from face_auth.utils import utc_now
 
 router = APIRouter(prefix="/api/v1/face", tags=["face"])
 
@@ -100,10 +99,8 @@ def tries_left(faces: FaceService, claims: SessionClaims) -> dict[str, object]:
     """What a refused capture adds to its result so a page can say what to do next: the
     session's face tries left and, if the account's face step is now held, for how long."""
     face = faces.status(claims)
-    held_for = 0
-    if face.held_until is not None:
-        held_for = max(1, math.ceil((face.held_until - utc_now()).total_seconds()))
-    return {"attempts_left": face.attempts_left, "retry_after": held_for or None}
+    return {"attempts_left": face.attempts_left,
+            "retry_after": seconds_until(face.held_until) or None}  # fmt: skip
 
 
 @router.get("")

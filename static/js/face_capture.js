@@ -302,6 +302,19 @@
     return { response: response, body: body };
   }
 
+  // A pause that began after this page loaded (failures in another tab or browser): wait it
+  // out before capturing, instead of capturing for nothing.
+  async function heldNow() {
+    const response = await fetch("/api/v1/face", { credentials: "same-origin" });
+    if (!response.ok) return false; // the capture's own answer will say what is wrong
+    const face = await response.json();
+    const seconds = face.held_until
+      ? Math.ceil((Date.parse(face.held_until) - Date.now()) / 1000) : 0;
+    if (seconds <= 0) return false;
+    startHold(seconds);
+    return true;
+  }
+
   // This sign-in cannot go on here: say why, and offer the way back (no sudden jump).
   function endHere(message, next, code) {
     if (code === "face_tries_spent") {
@@ -359,6 +372,7 @@
     }
     let challenge;
     try {
+      if (mode === "verify" && await heldNow()) return;
       const asked = await postJson("/api/v1/face/challenge");
       if (!asked.response.ok) {
         endHere(asked.body.message || "Your sign-in expired. Sign in again.", asked.body.next);
