@@ -51,16 +51,22 @@ INSTRUCTION = "Turn your head slowly to your left, then back"  # the pinned ACTI
 # picture and the progress text, each time one of them changes.
 RECORD_FACE_PAGE = """() => {
   window.faceEvents = [];
+  window.faceClock = [];  // performance.now() of each event, ms
+  document.getElementById("start").addEventListener("click", () => {
+    window.faceEvents.push("click");
+    window.faceClock.push(Math.round(performance.now()));
+  });
   const watch = (id) => {
     const element = document.getElementById(id);
     new MutationObserver(() => {
       if (!element.hidden && element.textContent.trim()) {
         window.faceEvents.push(id + ":" + element.textContent.trim());
+        window.faceClock.push(Math.round(performance.now()));
       }
     }).observe(element, {childList: true, characterData: true, subtree: true,
                          attributes: true, attributeFilter: ["hidden"]});
   };
-  ["countdown", "cue", "progress-text"].forEach(watch);
+  ["countdown", "cue", "progress-text", "result-message"].forEach(watch);
 }"""
 
 
@@ -135,6 +141,12 @@ def test_instruction_and_countdown_come_before_the_capture(
     expect(page.locator("#countdown")).to_be_hidden()
     expect(page.get_by_text("Step 2 of 2: your face")).to_be_visible()
     tab.shot("instruction")
+    # Reduced motion: the demonstration stands still (the text and arrow still say it).
+    page.emulate_media(reduced_motion="reduce")
+    assert (
+        page.locator(".demo-features").evaluate("e => getComputedStyle(e).animationName") == "none"
+    )
+    page.emulate_media(reduced_motion="no-preference")
 
     page.evaluate(RECORD_FACE_PAGE)
     page.get_by_role("button", name="Start camera and capture").click()
@@ -151,6 +163,19 @@ def test_instruction_and_countdown_come_before_the_capture(
     now_turn = events.index("cue:Now turn left ←")
     come_back = events.index("cue:Now back to the camera")
     assert events.index("countdown:1") < now_turn < first_picture < come_back, events
+    # How long each part takes, for the record (test-artifacts/e2e/<test>/timings.json).
+    clock: list[int] = page.evaluate("window.faceClock")
+    last_picture = events.index(f"progress-text:Picture {FRAMES} of {FRAMES}")
+    result = next(i for i, e in enumerate(events) if e.startswith("result-message:"))
+    timings = {
+        "click_to_countdown_ms": clock[events.index("countdown:3")] - clock[0],
+        "countdown_ms": clock[first_picture] - clock[events.index("countdown:3")],
+        "capture_ms": clock[last_picture] - clock[first_picture],
+        "upload_and_check_ms": clock[result] - clock[last_picture],
+        "click_to_result_ms": clock[result] - clock[0],
+    }
+    (tab.shots_dir / "timings.json").write_text(json.dumps(timings, indent=2))
+    assert events[0] == "click", events
 
     # After a success: the recovery codes first, in view; no per-picture details, no camera.
     expect(page.locator("#recovery-codes")).to_be_in_viewport()

@@ -91,6 +91,19 @@ def device_tab(
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
+def contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two CSS rgb() colours."""
+
+    def luminance(colour: str) -> float:
+        red, green, blue = (int(part) / 255 for part in re.findall(r"\d+", colour)[:3])
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+                  for c in (red, green, blue)]  # fmt: skip
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
 def signed_out_pages(tour: Tour, tab: Tab, device: str) -> None:
     page = tab.page
     page.goto("/")
@@ -101,6 +114,15 @@ def signed_out_pages(tour: Tour, tab: Tab, device: str) -> None:
     tour.shot(page, "register-errors", device)
     page.goto("/auth/login")
     tour.shot(page, "login", device)
+    for scheme in ("light", "dark"):  # WCAG 1.4.11: a field's border against its background
+        page.emulate_media(color_scheme=scheme)
+        border, background = page.locator("#email").evaluate(
+            "e => [getComputedStyle(e).borderTopColor,"
+            " getComputedStyle(e.closest('.card')).backgroundColor]"
+        )
+        ratio = contrast(border, background)
+        assert ratio >= 3, f"input border contrast {ratio:.2f} ({scheme})"
+    page.emulate_media(color_scheme="light")
     page.goto("/nowhere")
     tour.shot(page, "not-found", device)
     page.goto("/api/v1/me/export")  # a browser opening an API address, signed out
