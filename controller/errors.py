@@ -111,7 +111,19 @@ def api_message(request: Request, error: FaceAuthError) -> str:
 
 
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    """Answer in JSON: an API path, unless a browser navigated there (a link, the address
+    bar), which gets the error as a page it can show."""
+    return request.url.path.startswith("/api/") and not is_navigation(request)
+
+
+def is_navigation(request: Request) -> bool:
+    """A browser loading a page: Sec-Fetch-Mode says so, or (older browsers) a GET whose
+    Accept puts HTML first. fetch() and API clients send neither."""
+    mode = request.headers.get("sec-fetch-mode")
+    if mode is not None:
+        return mode == "navigate"
+    accept = request.headers.get("accept", "")
+    return request.method == "GET" and accept.startswith("text/html")
 
 
 def status_for(error: FaceAuthError) -> int:
@@ -142,7 +154,7 @@ def api_details(error: FaceAuthError) -> dict[str, object]:
         extra["next"] = NEXT_LOGIN
     if isinstance(error, FaceRejected):
         assert isinstance(error.decision, FaceDecision)
-        extra["result"] = face_decision_body(error.decision)
+        extra["result"] = {**face_decision_body(error.decision), **error.follow_up}
     if isinstance(error, EnrollmentCodeRequired | TemplateOutdated):
         extra["next"] = NEXT_ENROLLMENT_CODE
     if isinstance(error, FaceHeld):
@@ -169,7 +181,10 @@ async def handle_domain_error(request: Request, error: Exception) -> Response:
         )
     elif isinstance(error, FactorRequired):
         response = RedirectResponse(PAGE_FOR_STEP[error.next_step], status_code=303)
-    elif isinstance(error, NotAuthenticated):
+    elif isinstance(error, TooManyAttempts) and not request.url.path.startswith("/api/"):
+        # The login page says why this sign-in ended.
+        response = RedirectResponse("/auth/login?tries_spent=1", status_code=303)
+    elif isinstance(error, NotAuthenticated) and not request.url.path.startswith("/api/"):
         response = RedirectResponse("/auth/login", status_code=303)
     elif isinstance(error, EnrollmentCodeRequired):
         response = RedirectResponse(PAGE_FOR_STEP[NEXT_ENROLLMENT_CODE], status_code=303)

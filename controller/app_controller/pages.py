@@ -1,7 +1,8 @@
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from controller.auth_controller.identify_api import consent_for_page
 from controller.cookies import CookiesDep
@@ -12,20 +13,61 @@ from controller.deps import (
     OptionalClaimsDep,
     PasswordPoolDep,
     PersonalDataDep,
+    SettingsDep,
     client_address,
 )
 from controller.oidc import applications_of, resume_authorization
 from controller.rendering import render
 from controller.steps import PAGE_FOR_STEP
+from face_auth.business_val.oidc import OFFLINE_ACCESS
 from face_auth.exception import InvalidInput
 
 router = APIRouter(tags=["pages"])
 
+FAVICON = Path(__file__).resolve().parents[2] / "static" / "favicon.ico"
+# What the account page calls each scope an application receives (the consent page says it in
+# full: SCOPE_DESCRIPTIONS).
+SCOPE_LABELS = {
+    "openid": "your sign-in",
+    "profile": "your name and username",
+    "email": "your email address",
+    OFFLINE_ACCESS: "access while you are signed out",
+}
+
+
+def with_scope_labels(applications: list[dict[str, object]]) -> list[dict[str, object]]:
+    shaped = []
+    for app in applications:
+        scopes = app["scopes"]
+        assert isinstance(scopes, list)
+        labels = [SCOPE_LABELS.get(name, name) for name in scopes]
+        shaped.append({**app, "scope_labels": labels})
+    return shaped
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    """For browsers that ask for it before (or without) reading the page's icon link."""
+    return FileResponse(FAVICON, media_type="image/x-icon",
+                        headers={"Cache-Control": "public, max-age=86400"})  # fmt: skip
+
 
 @router.get("/")
-def home(request: Request, accounts: AccountsDep, claims: OptionalClaimsDep) -> Response:
+def home(
+    request: Request,
+    accounts: AccountsDep,
+    faces: FacesDep,
+    settings: SettingsDep,
+    claims: OptionalClaimsDep,
+) -> Response:
     next_page = PAGE_FOR_STEP[accounts.next_step(claims)] if claims else None
-    return render(request, "home.html", {"next_page": next_page})
+    context = {
+        "next_page": next_page,
+        "signed_in": claims is not None and claims.is_full,
+        "frames": faces.policy.max_frames,
+        "liveness": settings.liveness,
+    }
+    return render(request, "home.html", context)
 
 
 @router.get("/application/")
@@ -53,7 +95,8 @@ def application(
         "recovery_codes_left": face.recovery_codes_left,
         "face_deleted": face_deleted,
         "password_changed": password_changed,
-        "applications": applications_of(request, claims),
+        "applications": with_scope_labels(applications_of(request, claims)),
+        "signed_in": True,
         "application_revoked": application_revoked,
         "identify": consent_for_page(request, claims),
     }
@@ -68,7 +111,7 @@ def application_without_slash() -> Response:
 @router.get("/application/account/delete")
 def account_delete_page(request: Request, accounts: AccountsDep, claims: ClaimsDep) -> Response:
     accounts.require_recent_auth(claims)
-    return render(request, "delete_account.html", {"errors": {}})
+    return render(request, "delete_account.html", {"errors": {}, "signed_in": True})
 
 
 @router.post("/application/account/delete")
@@ -83,7 +126,7 @@ async def account_delete_submit(
     try:
         await passwords.run(personal_data.delete_account, claims, password, client_address(request))
     except InvalidInput as error:
-        context = {"errors": error.fields, "message": error.message}
+        context = {"errors": error.fields, "message": error.message, "signed_in": True}
         return render(request, "delete_account.html", context, status_code=422)
     response = render(request, "delete_account.html", {"deleted": True, "errors": {}})
     cookies.clear_access(response, request)

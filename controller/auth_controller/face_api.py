@@ -5,6 +5,7 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from controller.auth_controller.face_pages import seconds_until
 from controller.deps import ClaimsDep, FaceRunnerDep, FacesDep, SettingsDep
 from controller.face_runner import BoundedRunner
 from controller.schemas import CodeIn, CodeUsedOut, RecoveryCodesOut, face_decision_body
@@ -14,6 +15,7 @@ from face_auth.business_val.face import FaceDecision, FaceService
 from face_auth.config import Settings
 from face_auth.constant import NEXT_APPLICATION, NEXT_ENROLL_FACE
 from face_auth.entity import SessionClaims
+from face_auth.exception import FaceRejected
 
 router = APIRouter(prefix="/api/v1/face", tags=["face"])
 
@@ -86,8 +88,20 @@ async def run_face_step(
         upload = await read_face_upload(
             request, faces.policy.max_frames, settings.face_max_frame_bytes
         )
-        decision = await runner.run(step, claims, upload.frames, upload.nonce, admitted)
+        try:
+            decision = await runner.run(step, claims, upload.frames, upload.nonce, admitted)
+        except FaceRejected as error:
+            error.follow_up = await run_in_threadpool(tries_left, faces, claims)
+            raise
     return decision_response(decision, request)
+
+
+def tries_left(faces: FaceService, claims: SessionClaims) -> dict[str, object]:
+    """What a refused capture adds to its result so a page can say what to do next: the
+    session's face tries left and, if the account's face step is now held, for how long."""
+    face = faces.status(claims)
+    return {"attempts_left": face.attempts_left,
+            "retry_after": seconds_until(face.held_until) or None}  # fmt: skip
 
 
 @router.get("")

@@ -26,6 +26,12 @@ from face_auth.exception import (
 
 router = APIRouter(prefix="/auth", tags=["pages"])
 
+# After the last face try (or recovery code) of a sign-in failed.
+TRIES_SPENT_MESSAGE = (
+    "That was the last face try of your sign-in, so it has ended to protect your account. "
+    "Sign in with your password again to get new tries."
+)
+
 FormText = Annotated[str, Form(max_length=1000)]
 ReturnToQuery = Annotated[str | None, Query(alias="next", max_length=MAX_RETURN_TO_CHARS)]
 ReturnToForm = Annotated[str, Form(alias="next", max_length=MAX_RETURN_TO_CHARS)]
@@ -81,6 +87,7 @@ def login_page(
     verify_email: bool = False,
     email_verified: bool = False,
     password_reset: bool = False,
+    tries_spent: bool = False,
     next_page: ReturnToQuery = None,
 ) -> Response:
     notices = (
@@ -94,6 +101,8 @@ def login_page(
     )  # fmt: skip
     notice = next((text for shown, text in reversed(notices) if shown), None)
     context = {"values": {}, "notice": notice, "next": safe_return_to(next_page)}
+    if tries_spent:
+        context["message"] = TRIES_SPENT_MESSAGE
     return render(request, "login.html", context)
 
 
@@ -135,7 +144,7 @@ async def login_submit(
 @router.get("/password")
 def password_page(request: Request, accounts: AccountsDep, claims: ClaimsDep) -> Response:
     accounts.require_recent_auth(claims)
-    return render(request, "password.html", {"errors": {}})
+    return render(request, "password.html", {"errors": {}, "signed_in": True})
 
 
 @router.post("/password")
@@ -158,7 +167,7 @@ async def password_submit(
             client_address(request),
         )
     except InvalidInput as error:
-        context = {"errors": error.fields, "message": error.message}
+        context = {"errors": error.fields, "message": error.message, "signed_in": True}
         return render(request, "password.html", context, status_code=422)
     return RedirectResponse("/application/?password_changed=1", status_code=303)
 
@@ -166,7 +175,7 @@ async def password_submit(
 @router.get("/reauthenticate")
 def reauthenticate_page(request: Request, accounts: AccountsDep, claims: ClaimsDep) -> Response:
     accounts.require_full_session(claims)
-    return render(request, "reauthenticate.html", {"errors": {}})
+    return render(request, "reauthenticate.html", {"errors": {}, "signed_in": True})
 
 
 @router.post("/reauthenticate")
@@ -183,7 +192,7 @@ async def reauthenticate_submit(
             accounts.reauthenticate, claims, password, client_address(request)
         )
     except InvalidInput as error:
-        context = {"errors": error.fields, "message": error.message}
+        context = {"errors": error.fields, "message": error.message, "signed_in": True}
         return render(request, "reauthenticate.html", context, status_code=422)
     response = RedirectResponse(PAGE_FOR_STEP[result.next_step], status_code=303)
     if result.issued is not None:

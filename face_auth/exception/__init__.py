@@ -167,6 +167,8 @@ class FaceRejected(FaceAuthError):
     def __init__(self, decision: object, message: str | None = None) -> None:
         super().__init__(message)
         self.decision = decision
+        # What the controller adds for the page's next move (tries left, a hold's seconds).
+        self.follow_up: dict[str, object] = {}
 
 
 class FaceMismatch(FaceRejected):

@@ -600,7 +600,8 @@ def test_the_account_page_lists_and_revokes_granted_applications(
 
     page = client.get("/application/")
     assert "Example RP" in page.text
-    assert "receives openid, profile, email" in page.text
+    # Scopes by what they give, not their protocol names.
+    assert "receives your sign-in, your name and username, your email address" in page.text
     token = client.get("/api/v1/csrf").json()["csrf_token"]
     revoked = client.post(
         "/application/applications/revoke",

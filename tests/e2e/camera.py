@@ -1,9 +1,10 @@
 """Fake webcams for Chromium: y4m videos built with ffmpeg from the dataset's real photos.
 
 Chromium plays a y4m file as its camera (`--use-file-for-fake-video-capture`), from its first
-frame each time the page opens the camera, and loops it. The page waits READY_S after opening
-the camera, then takes 12 frames 250 ms apart, so the video's timing is the capture's timing
-(the head turns pass liveness with the capture started up to 0.6 s earlier or later).
+frame each time the page opens the camera, and loops it. The page counts down 3-2-1 (READY_S)
+after opening the camera, then takes 12 frames 250 ms apart, so the video's timing is the
+capture's timing (the head turns pass liveness with the capture started up to 0.6 s earlier
+or later).
 
 - The genuine user's videos (`person_videos`) are head turns rendered from one photo framed
   like a webcam shot (`as_camera_frame`), with the renderer liveness is measured with
@@ -38,17 +39,18 @@ from face_auth_tools.synthetic import camera_noise, plane_turn, render_head_turn
 from tests.face_data import FRAME_HEIGHT, FRAME_WIDTH, as_camera_frame, jpeg
 
 FPS = 15
-SECONDS = 6
+SECONDS = 7
 # The page's capture: JPEG at quality 0.9 from a 640x480 canvas.
 PAGE_JPEG_QUALITY = 90
-# The page's capture (face_capture.js): READY_S after the camera opens, CAPTURE_FRAMES frames
-# INTERVAL_S apart.
-READY_S = 1.2
+# The page's capture (face_capture.js): a 3-2-1 countdown of READY_S after the camera opens
+# (COUNTDOWN_FROM steps of COUNTDOWN_STEP_MS), then CAPTURE_FRAMES frames INTERVAL_S apart.
+READY_S = 3 * 0.8
 CAPTURE_FRAMES = 12
 INTERVAL_S = 0.25
 # The head turn of the genuine user's videos (seconds from the camera opening, degrees): still
 # until TURN_START_S, out to TURN_DEGREES at TURN_PEAK_S, back to frontal at TURN_END_S.
-TURN_START_S, TURN_PEAK_S, TURN_END_S = 1.9, 3.1, 4.6
+# The turn starts 0.7 s into the capture, as a person starts moving at the page's "Now" cue.
+TURN_START_S, TURN_PEAK_S, TURN_END_S = READY_S + 0.7, READY_S + 1.9, READY_S + 3.4
 TURN_DEGREES = 22.0
 # The flat picture turned as a plane: the same timing, a larger angle (a print turns easily).
 PLANE_DEGREES = 30.0

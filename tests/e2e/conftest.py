@@ -114,6 +114,9 @@ def live_app_env(
         # The fake cameras play renders of one photo: only the single-picture check is off
         # (app_settings says why); every other liveness check runs as by default.
         "FACE_AUTH_LIVENESS_TEXTURE_CHECK": "false",
+        # Every test's users register from 127.0.0.1: more than the default 10 per address
+        # and window (tests/api/test_password_security.py covers that limit).
+        "FACE_AUTH_REGISTRATIONS_PER_CLIENT": "100",
     }
 
 

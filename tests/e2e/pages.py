@@ -10,18 +10,22 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect
 
+from face_auth.config import Settings
 from tests.support import PASSWORD, csrf_headers
 
 # The first face request of a fresh server also warms TensorFlow up: allow for it on 2 cores.
 FACE_RESULT_TIMEOUT_MS = 90_000
-# Frames the page captures for a liveness challenge (face_capture_frames).
-FRAMES = 12
+# Pictures the page captures for a liveness challenge (the server under test runs the
+# default challenge mode: face_capture_frames).
+FRAMES = Settings.model_fields["face_capture_frames"].default
 
 # What face_capture.js shows; the tests read these from the page.
 ENROLLED = "Your face is enrolled. Taking you to your account…"
 ENROLLED_WITH_CODES = "Your face is enrolled. Save your recovery codes before you go on."
 RECOVERY_CODES = 10
 VERIFIED = "Face verified. Taking you to your account…"
+# ... when an application (OpenID Connect) sent the user to sign in.
+VERIFIED_FOR_APP = "Face verified. Taking you back to the application that sent you here…"
 MISMATCH = "The face does not match the enrolled face."
 # Liveness refusals of a flat picture turned to the left (face_pipeline/liveness.py MESSAGES).
 LIVENESS_REFUSALS = (
@@ -58,9 +62,11 @@ class Tab:
     numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     errors: list[str] = field(default_factory=list)
 
-    def shot(self, name: str) -> Path:
+    def shot(self, name: str, full_page: bool = True) -> Path:
+        """`full_page` False during a capture: a full-page screenshot resizes the page and
+        stalls the camera's video for a moment, which would skew the captured head turn."""
         path = self.shots_dir / f"{next(self.numbers):02d}-{name}.png"
-        self.page.screenshot(path=path, full_page=True)
+        self.page.screenshot(path=path, full_page=full_page)
         return path
 
     def path_is(self, path: str) -> None:
@@ -126,11 +132,11 @@ def start_capture(tab: Tab, mode: str, shots: bool = False) -> None:
     if shots:
         # Mid-capture, checked on every animation frame: the window lasts about a second.
         page.wait_for_function(
-            "() => /^Frame [3-7] of /.test(document.getElementById('progress-text').textContent)",
+            "() => /^Picture [3-7] of /.test(document.getElementById('progress-text').textContent)",
             timeout=15_000,
         )
-        tab.shot(f"{mode}-capturing")
-    expect(progress).to_have_text(f"Frame {FRAMES} of {FRAMES}", timeout=15_000)
+        tab.shot(f"{mode}-capturing", full_page=False)
+    expect(progress).to_have_text(f"Picture {FRAMES} of {FRAMES}", timeout=15_000)
 
 
 def face_result(tab: Tab) -> str:
@@ -180,6 +186,15 @@ def save_recovery_codes(tab: Tab, shots: bool = False) -> list[str]:
     assert Path(download.path()).read_text().split() == codes
     page.get_by_role("button", name="I have saved them: continue").click()
     return codes
+
+
+def confirm(tab: Tab, button: str, confirm_with: str) -> None:
+    """A destructive action: its button opens a dialog; only the dialog's button acts."""
+    page = tab.page
+    page.get_by_role("button", name=button, exact=True).first.click()
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name=confirm_with).click()
 
 
 def log_out(tab: Tab) -> None:

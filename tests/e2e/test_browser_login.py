@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from face_auth.config import Settings
 from face_auth.constant import ACCESS_COOKIE
 from tests.e2e.conftest import DENIED, ENROLL, FLAT, OTHER, VERIFY
 from tests.e2e.pages import (
@@ -22,6 +23,7 @@ from tests.e2e.pages import (
     VERIFIED,
     Tab,
     User,
+    confirm,
     enroll_on_page,
     expect_application,
     face_result,
@@ -33,6 +35,9 @@ from tests.e2e.pages import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.models]
+
+# Face tries per password sign-in (the server under test runs the default).
+TRIES = Settings.model_fields["face_max_failures"].default
 
 OpenTab = Callable[[str], Tab]
 
@@ -88,8 +93,9 @@ def test_a_recovery_code_re_enrolls_from_a_new_camera(
     assert enroll_on_page(tab, user) == []  # not a first enrollment: no new codes
     expect(page.locator("#recovery-codes-left")).to_have_text("9 recovery codes left")
 
-    # Regenerate: a new set, shown once with a download; the used and unused old codes die.
-    page.get_by_role("button", name="New recovery codes").click()
+    # Regenerate (after a confirmation): a new set, shown once with a download; the used and
+    # unused old codes die.
+    confirm(tab, "New recovery codes", "Replace my recovery codes")
     expect(page.locator("h1")).to_have_text("Your new recovery codes")
     fresh = [text.strip() for text in page.locator("#recovery-code-list li").all_inner_texts()]
     assert len(fresh) == 10 and not set(fresh) & set(codes)
@@ -131,6 +137,10 @@ def test_another_face_is_refused_and_the_app_stays_closed(
     expect(page.locator("#result-message")).to_have_class(re.compile(r"\berror\b"))
     expect(page.locator("#frame-reasons li")).to_have_count(0)  # the frames were fine: a mismatch
     expect(page.get_by_role("button", name="Try again")).to_be_enabled()
+    expect(page.locator("#tries-left")).to_have_text(
+        f"{TRIES - 1} tries left before you must sign in with your password again."
+    )
+    expect(page.locator("#oval")).to_have_attribute("data-state", "problem")
     tab.path_is("/application/face/verify")
     tab.shot("refused")
 

@@ -14,8 +14,17 @@ import pytest
 from playwright.sync_api import expect
 
 from face_auth.business_val.oidc import ACR_MULTI_FACTOR
+from tests.e2e.accessibility import serious_violations
 from tests.e2e.conftest import VERIFY
-from tests.e2e.pages import VERIFIED, Tab, User, face_result, login_on_page, start_capture
+from tests.e2e.pages import (
+    VERIFIED_FOR_APP,
+    Tab,
+    User,
+    confirm,
+    face_result,
+    login_on_page,
+    start_capture,
+)
 from tests.e2e.relying_parties import relying_party as run_relying_party
 
 pytestmark = [pytest.mark.e2e, pytest.mark.models]
@@ -52,10 +61,11 @@ def test_an_application_signs_a_user_in_with_password_and_face(
     tab.shot("rp-password")
     login_on_page(tab, enrolled_user, "/application/face/verify")
     start_capture(tab, "verify")
-    assert face_result(tab) == VERIFIED
+    assert face_result(tab) == VERIFIED_FOR_APP
     expect(page.locator("h1")).to_have_text("Allow Example RP?")
     expect(page.locator("#consent-scopes li")).to_have_count(3)
     tab.shot("rp-consent")
+    assert not serious_violations(page, "consent")
     page.get_by_role("button", name="Allow").click()
 
     # Back at the application: openid-client validated the ID token (its signature against our
@@ -80,8 +90,10 @@ def test_an_application_signs_a_user_in_with_password_and_face(
     # The account page lists the application; revoking it asks for consent again next time.
     page.goto(f"{live_app}/application/")
     expect(page.locator("#applications")).to_contain_text("Example RP")
+    expect(page.locator("#applications")).to_contain_text("your name and username")
     tab.shot("granted-applications")
-    page.get_by_role("button", name="Revoke Example RP").click()
+    assert not serious_violations(page, "account with an application")
+    confirm(tab, "Revoke Example RP", "Revoke access")
     expect(page.locator("#no-applications")).to_be_visible()
     page.goto(relying_party.url + "/login")
     expect(page.locator("h1")).to_have_text("Allow Example RP?")
