@@ -485,6 +485,8 @@ def test_an_unregistered_client_or_redirect_uri_is_never_redirected_to(
         assert response.status_code == 400, overrides
         assert "location" not in response.headers
         assert "Invalid sign-in request" in response.text
+        assert "Go back to it and try again" in response.text
+        assert "(invalid_" not in response.text  # the code only in small print
 
     token = client.post(
         "/oauth2/token",

@@ -381,3 +381,23 @@ def test_account_page_times_export_and_error_pages(
     assert icon.status == 200 and icon.headers["content-type"] == "image/x-icon"
     assert page.context.request.get("/static/favicon.svg").status == 200
     assert not not_found, not_found
+
+
+def test_a_password_can_be_shown_before_signing_in(open_tab: OpenTab, enrolled_user: User) -> None:
+    tab = open_tab(VERIFY)
+    page = tab.page
+    page.goto("/auth/login")
+    page.fill("#email", enrolled_user.email)
+    page.fill("#password", enrolled_user.password)
+    password = page.locator("#password")
+    toggle = page.get_by_role("button", name="Show password")
+    expect(password).to_have_attribute("type", "password")
+    toggle.click()
+    expect(password).to_have_attribute("type", "text")
+    expect(password).to_have_value(enrolled_user.password)
+    hide = page.get_by_role("button", name="Hide password")
+    expect(hide).to_have_attribute("aria-pressed", "true")
+    tab.shot("password-shown")
+    # Shown, the password still signs in (and goes back to a password field on submit).
+    page.get_by_role("button", name="Continue").click()
+    tab.path_is("/application/face/verify")

@@ -53,14 +53,29 @@ def resume_authorization(request: Request, cookies: CookieTransport) -> Response
     return redirect
 
 
+# What a person reads when the application that sent them here made a request we cannot send
+# back to it (RFC 6749 4.1.2.1); the protocol's code goes in small print for its owner.
+AUTHORIZE_ERROR_MESSAGES = {
+    "invalid_client": "The application that sent you here is not registered with this sign-in "
+    "service. Go back to it and try again, or tell its owner.",
+    "invalid_request": "The application that sent you here asked to return to an address it has "
+    "not registered, so we will not send you there. Go back to it and try again, or tell its "
+    "owner.",
+}
+AUTHORIZE_ERROR_FALLBACK = (
+    "The application that sent you here made a sign-in request we cannot accept. Go back to it "
+    "and try again, or tell its owner."
+)
+
+
 def authorize_error(request: Request, server: FaceAuthServer, error: OAuth2Error) -> Response:
     """RFC 6749 4.1.2.1: back to the client only when its redirect URI was validated; else
     (unknown client, missing or unregistered redirect URI) tell the user on our own page."""
     if error.redirect_uri:
         return server.handle_error_response(None, error)
-    message = f"This sign-in request is not valid ({error.error}"
-    message += f": {error.description})." if error.description else ")."
-    context = {"title": "Invalid sign-in request", "message": message, "status_code": 400}
+    message = AUTHORIZE_ERROR_MESSAGES.get(error.error, AUTHORIZE_ERROR_FALLBACK)
+    context = {"title": "Invalid sign-in request", "message": message, "status_code": 400,
+               "detail": f"Error code for the application's owner: {error.error}"}  # fmt: skip
     return render(request, "error.html", context, status_code=400)
 
 

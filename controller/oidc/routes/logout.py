@@ -71,7 +71,9 @@ async def _logout_params(request: Request) -> dict[str, str]:
     return dict(request.query_params)
 
 
-@router.api_route(LOGOUT_PATH, methods=["GET", "POST"])
+# OpenID Connect RP-Initiated Logout 1.0 allows both methods; each gets its own operation id.
+@router.get(LOGOUT_PATH, operation_id="end_session")
+@router.post(LOGOUT_PATH, operation_id="end_session_post")
 async def end_session(
     request: Request,
     server: ServerDep,

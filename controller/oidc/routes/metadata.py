@@ -53,7 +53,8 @@ def preflight(request: Request, oidc: OidcDep) -> Response:
     return response
 
 
-@router.api_route(DISCOVERY_PATH, methods=["GET", "HEAD"])
+@router.get(DISCOVERY_PATH)
+@router.head(DISCOVERY_PATH, include_in_schema=False)
 def discovery(request: Request) -> JSONResponse:
     issuer = issuer_of(request, request.app.state.settings)
     metadata = {
@@ -87,7 +88,8 @@ def discovery(request: Request) -> JSONResponse:
     return JSONResponse(metadata, headers=headers)
 
 
-@router.api_route(JWKS_PATH, methods=["GET", "HEAD"])
+@router.get(JWKS_PATH)
+@router.head(JWKS_PATH, include_in_schema=False)
 def jwks(server: ServerDep) -> JSONResponse:
     # Short cache: a rotated key must reach relying parties well within a token's lifetime.
     headers = {"Cache-Control": "public, max-age=300", **PUBLIC_CORS}
