@@ -43,8 +43,15 @@ class SessionNetwork:
         return self.session.run(self.output_names, feed)
 
 
+# PNet's convolutions (3 to 10 channels, whole pyramid levels) run ~2x slower in ONNX
+# Runtime's blocked (NCHWc) layout, which "all" adds; RNet and ONet gain from it (one-thread
+# CPU time, docs/performance.md: PNet 20 vs 45 ms, RNet 58 vs 47 ms, ONet 12.5 vs 10 ms).
+OPTIMIZATION = {"pnet": "extended", "rnet": "all", "onet": "all"}
+
+
 def load_network(path: Path, threads: int | None) -> SessionNetwork:
-    session = open_session(path, threads, f"MTCNN network {path.stem}")
+    level = OPTIMIZATION.get(path.stem, "all")
+    session = open_session(path, threads, f"MTCNN network {path.stem}", level)
     outputs = [output.name for output in session.get_outputs()]
     return SessionNetwork(session, session.get_inputs()[0].name, outputs)
 
