@@ -94,7 +94,7 @@ TARGET_HEALTHZ_P99_MS = 50.0
 # The default path: head turns rendered from this many photos of PERSON (one for enrollment),
 # at these peak angles, so that no user answers two challenges with one capture.
 DEFAULT_PHOTOS = 7
-TURN_PEAKS = (18.0, 26.0)
+TURN_PEAKS = (22.0, 26.0)
 CAPTURE_FRAMES = 12
 # A rendered photo's turn is what the single-picture check refuses (see the docstring).
 DEFAULT_MODE_ENV = {"FACE_AUTH_LIVENESS": "challenge", "FACE_AUTH_LIVENESS_TEXTURE_CHECK": "false"}
@@ -467,15 +467,18 @@ def enroll_users_default(base_url: str, count: int, pool: TurnPool) -> list[str]
     return emails
 
 
-def timed_default_verification(account: Account, pool: TurnPool, login: Series) -> float:
-    """One password step, then one challenge answered and timed (the verify POST only)."""
+def timed_default_verification(
+    account: Account, pool: TurnPool, login: Series, refused: Counter[str]
+) -> float:
+    """One password step, then one challenge answered and timed (the verify POST only). A
+    render the liveness checks refuse (e.g. too flat a turn) is counted in ``refused`` and
+    still timed: the app did the same work."""
     login.add(expect(account.sign_in(), "password step").elapsed.total_seconds())
     response = answer_challenge(account, "verify", pool)
     if isinstance(response, str):
         raise RuntimeError(response)
-    expect(response, "verify")
-    if response.json().get("accepted") is not True:
-        raise RuntimeError(f"verify not accepted: {response.text[:300]}")
+    if response.status_code != httpx.codes.OK or response.json().get("accepted") is not True:
+        refused[error_kind(response)] += 1
     return response.elapsed.total_seconds()
 
 
@@ -672,10 +675,13 @@ def measure_default_app(
         verify = Series("(e) HTTP verify, default (challenge, 12 frames)")
         login = Series("HTTP password step (default app)")
         account = Account.open(app.base_url, emails[0])
-        first = timed_default_verification(account, pool, login)
+        refused: Counter[str] = Counter()
+        first = timed_default_verification(account, pool, login, refused)
         for _ in range(reps):
-            verify.add(timed_default_verification(account, pool, login))
+            verify.add(timed_default_verification(account, pool, login, refused))
         account.client.close()
+        if refused:
+            print(f"  default app 2: verifications refused: {dict(refused)}", file=sys.stderr)
         print(f"  default app 2: load run, {clients} clients, {seconds:.0f} s", file=sys.stderr)
         before = face_successes(app.base_url)
         run = load_run(
