@@ -83,7 +83,7 @@ def offline_install(installed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "_convert_network",
         lambda source, _name, target: shutil.copyfile(source, target),
     )
-    monkeypatch.setattr(onnx_conversion, "_keras_reference", lambda path: load_network(path, 1))
+    monkeypatch.setattr(onnx_conversion, "_keras_reference", lambda path: load_network(path, None))
     monkeypatch.setattr(
         onnx_conversion,
         "_convert_landmarks",
@@ -118,9 +118,11 @@ def test_install_writes_files_0644_and_folders_0755_whatever_the_umask(
     assert main(["models", "install"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["installed"] is True and report["onnx_difference"] == 0.0
-    assert report["onnx_detector_differences"] == dict.fromkeys(
-        ["pnet", "rnet", "onet", "landmarks"], 0.0
-    )
+    # Copies checked against copies: 0, or float rounding (PNet on 2 threads is not
+    # bit-reproducible from one session to the next: ~7e-7).
+    differences = report["onnx_detector_differences"]
+    assert sorted(differences) == ["landmarks", "onet", "pnet", "rnet"]
+    assert all(0 <= value <= 1e-6 for value in differences.values()), differences
 
     files = sorted(p.relative_to(models_dir).as_posix() for p in models_dir.rglob("*"))
     assert files == [

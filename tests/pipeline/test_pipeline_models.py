@@ -319,7 +319,13 @@ def test_embed_frames_equals_frame_by_frame_analysis(
     for config in (PipelineConfig(), DATASET_CONFIG):
         result = embed_frames(face_models, data, config)
         alone = [analyse_frame(face_models, item, index, config) for index, item in enumerate(data)]
-        assert result.frames == [frame for frame, _ in alone]
+        # The same decisions, reasons and boxes; the confidence to float rounding (ONNX
+        # Runtime's RNet and ONet sum in another order for another batch size: ~1e-7).
+        assert [replace(f, confidence=None) for f in result.frames] == [
+            replace(f, confidence=None) for f, _ in alone
+        ]
+        for batched, (single, _) in zip(result.frames, alone, strict=True):
+            assert batched.confidence == pytest.approx(single.confidence, abs=1e-6)
         crops = [crop for _, crop in alone if crop is not None]
         assert result.used == len(crops) >= 3
         assert result.embeddings is not None
