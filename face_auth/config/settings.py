@@ -163,8 +163,9 @@ class Settings(BaseSettings):
     face_capture_frames: int = Field(default=12, ge=1, le=32)
     # TensorFlow and ONNX Runtime threads per op (0: their default, one per core).
     tf_intra_op_threads: int = Field(default=0, ge=0)
-    # FaceNet's engine: ONNX Runtime (converted at install time, ~20 % faster, agrees with
-    # TensorFlow to 1e-4) or TensorFlow, the reference (docs/performance.md).
+    # The face models' engine: ONNX Runtime (FaceNet, MTCNN and the landmark model converted
+    # at install time and checked against their originals; no TensorFlow in the app, issue
+    # 25) or TensorFlow, the reference (docs/performance.md).
     face_embedder: EmbedderKind = "onnx"
     # glibc malloc arenas for the app process (0: glibc's default, 8 per core): 2 keeps the
     # peak RSS of a loaded 2-core replica ~70 MB lower at the same speed (docs/performance.md).

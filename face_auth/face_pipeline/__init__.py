@@ -19,6 +19,7 @@ from face_auth.face_pipeline.models import (
     FaceModels,
     ModelLoadError,
     load_models,
+    provision_onnx_detectors,
     provision_onnx_facenet,
 )
 from face_auth.face_pipeline.pipeline import analyse_frame, analyse_rgb, embed_frames
@@ -55,6 +56,7 @@ __all__ = [
     "load_models",
     "mean_embedding",
     "prewhiten",
+    "provision_onnx_detectors",
     "provision_onnx_facenet",
     "select_face",
 ]

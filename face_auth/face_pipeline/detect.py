@@ -14,8 +14,9 @@ MTCNN_MIN_FACE_PX = 20
 
 
 class FaceDetector(Protocol):
-    """What the pipeline needs from ``mtcnn.MTCNN`` (1.0): an RGB image in, a list of dicts
-    out; a list of images in, one such list per image out."""
+    """What the pipeline needs from a detector, ``OnnxMTCNN`` (the app's, onnx_mtcnn.py) or
+    ``mtcnn.MTCNN`` (1.0, the reference): an RGB image in, a list of dicts out; a list of
+    images in, one such list per image out."""
 
     def detect_faces(self, image: Any, **kwargs: Any) -> list[dict[str, Any]]: ...
 

@@ -6,9 +6,12 @@ level (as MediaPipe's own graph crops it). It returns 468 (x, y, z) points in cr
 being depth relative to the face centre on the same scale (smaller is nearer the camera), and
 a face-presence logit. ``face_landmarks`` maps the points back to image pixels.
 
-It runs through TensorFlow's ``tf.lite.Interpreter`` (deprecated in favour of ai-edge-litert,
-which is not installed: TensorFlow already ships the runtime). One interpreter is not
-thread-safe, so calls are serialised by a lock; one call takes about 1.3 ms on one core.
+The app runs it on ONNX Runtime (``OnnxLandmarkModel``): converted at install time from the
+same file with tf2onnx's TFLite path and kept only if its points agree with TFLite's
+(face_pipeline/onnx_conversion.py). ``TfliteLandmarkModel``, through TensorFlow's
+``tf.lite.Interpreter``, stays the reference for the install check, the parity tests and the
+"tensorflow" engine. One interpreter or session is not thread-safe to feed, so calls are
+serialised by a lock; one call takes ~2 ms (TFLite) to ~4 ms (ONNX Runtime) on one core.
 """
 
 import math
@@ -16,11 +19,13 @@ import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
 
 from face_auth.face_pipeline.align import alignment_matrix
+from face_auth.face_pipeline.onnx_session import open_session
 from face_auth.face_pipeline.results import FaceDetection
 
 LANDMARK_INPUT = 192
@@ -38,11 +43,26 @@ RIGHT_EYE_OUTER = 33
 LEFT_EYE_OUTER = 263
 
 
-class LandmarkModel:
-    """The loaded TFLite interpreter; call it with one (192, 192, 3) float32 crop in [0, 1]."""
+class LandmarkModel(Protocol):
+    """One (192, 192, 3) float32 crop in [0, 1] in; (468, 3) points in crop pixels and the
+    face-presence probability out."""
+
+    def __call__(self, crop: np.ndarray) -> tuple[np.ndarray, float]: ...
+
+
+def _presence(logit: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
+
+
+def _batch(crop: np.ndarray) -> np.ndarray:
+    return np.asarray(crop, dtype=np.float32).reshape(1, LANDMARK_INPUT, LANDMARK_INPUT, 3)
+
+
+class TfliteLandmarkModel:
+    """The pinned .tflite file in TensorFlow's interpreter (the reference)."""
 
     def __init__(self, model_path: Path, threads: int = 1) -> None:
-        import tensorflow as tf  # noqa: PLC0415 - loaded with the other models
+        import tensorflow as tf  # noqa: PLC0415 - only for the reference engine
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
@@ -57,15 +77,39 @@ class LandmarkModel:
         self._lock = threading.Lock()
         self.model_path = Path(model_path)
 
-    def __call__(self, crop: np.ndarray) -> tuple[np.ndarray, float]:
-        """(468, 3) points in crop pixels and the face-presence probability."""
-        batch = np.asarray(crop, dtype=np.float32).reshape(1, LANDMARK_INPUT, LANDMARK_INPUT, 3)
+    def raw(self, crop: np.ndarray) -> tuple[np.ndarray, float]:
+        """(468, 3) points and the face-presence logit."""
         with self._lock:
-            self._interpreter.set_tensor(self._input, batch)
+            self._interpreter.set_tensor(self._input, _batch(crop))
             self._interpreter.invoke()
             points = self._interpreter.get_tensor(self._points).reshape(LANDMARK_COUNT, 3).copy()
             logit = float(self._interpreter.get_tensor(self._presence).ravel()[0])
-        return points, 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, logit))))
+        return points, logit
+
+    def __call__(self, crop: np.ndarray) -> tuple[np.ndarray, float]:
+        points, logit = self.raw(crop)
+        return points, _presence(logit)
+
+
+class OnnxLandmarkModel:
+    """The converted model in an ONNX Runtime session (what the app runs)."""
+
+    def __init__(self, model_path: Path, threads: int = 1) -> None:
+        self._session = open_session(model_path, threads, "face-landmark model")
+        self._input = self._session.get_inputs()[0].name
+        sizes = {output.shape[-1]: output.name for output in self._session.get_outputs()}
+        self._outputs = [sizes[LANDMARK_COUNT * 3], sizes[1]]
+        self._lock = threading.Lock()
+        self.model_path = Path(model_path)
+
+    def raw(self, crop: np.ndarray) -> tuple[np.ndarray, float]:
+        with self._lock:
+            points, logit = self._session.run(self._outputs, {self._input: _batch(crop)})
+        return points.reshape(LANDMARK_COUNT, 3), float(logit.ravel()[0])
+
+    def __call__(self, crop: np.ndarray) -> tuple[np.ndarray, float]:
+        points, logit = self.raw(crop)
+        return points, _presence(logit)
 
 
 @dataclass(frozen=True)
@@ -105,5 +149,11 @@ def face_landmarks(model: LandmarkModel, rgb: np.ndarray, face: FaceDetection) -
     return FaceLandmarks(points=np.hstack([xy, z]).astype(np.float64), presence=presence)
 
 
-def load_landmark_model(path: Path, threads: int = 1) -> LandmarkModel:
-    return LandmarkModel(path, threads)
+def load_landmark_model(path: Path, threads: int = 1) -> TfliteLandmarkModel:
+    """The TFLite reference (imports TensorFlow)."""
+    return TfliteLandmarkModel(path, threads)
+
+
+def load_onnx_landmark_model(path: Path, threads: int = 1) -> OnnxLandmarkModel:
+    """The ONNX conversion (no TensorFlow)."""
+    return OnnxLandmarkModel(path, threads)

@@ -1,5 +1,8 @@
-"""Load MTCNN and FaceNet-128d (ONNX Runtime, or deepface's Keras model on TensorFlow) once
-per process, from local files only; convert FaceNet to ONNX at install time."""
+"""Load MTCNN, the landmark model and FaceNet-128d once per process, from local files only:
+on ONNX Runtime alone (the "onnx" engine, the app's: no TensorFlow in the process), or the
+TensorFlow originals (the "tensorflow" engine: mtcnn's Keras networks, TFLite, deepface's
+Keras FaceNet), the reference the conversions are checked against. The conversions run at
+install time (``provision_onnx_facenet``, ``provision_onnx_detectors``)."""
 
 import os
 import time
@@ -15,9 +18,17 @@ from face_auth.face_pipeline.config import FACE_SIZE, PipelineConfig
 from face_auth.face_pipeline.decode import decode_image
 from face_auth.face_pipeline.detect import FaceDetector, detect_faces_batch
 from face_auth.face_pipeline.embed import EmbeddingModel
-from face_auth.face_pipeline.landmarks import LandmarkModel, load_landmark_model
+from face_auth.face_pipeline.landmarks import (
+    LANDMARK_INPUT,
+    LandmarkModel,
+    load_landmark_model,
+    load_onnx_landmark_model,
+)
 from face_auth.face_pipeline.onnx_facenet import install_onnx_facenet, load_onnx_embedder
+from face_auth.face_pipeline.onnx_mtcnn import NETWORKS, load_onnx_mtcnn
 from face_auth.model_store import (
+    LANDMARK_ONNX,
+    MTCNN_ONNX,
     ModelsMissingError,
     OnnxRecord,
     model_status,
@@ -128,21 +139,22 @@ def warm_up_frames() -> list[np.ndarray]:
     return [cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC) for small in coarse]
 
 
-def _warm_up(detector: Any, embedder: EmbeddingModel) -> None:
-    """Run every traced function once at each input shape it will meet, and the libraries'
-    first-use paths, so that the first verification costs what later ones do: JPEG decoding,
-    PNet on a full-size frame and on a request's batch of camera frames at every pyramid
-    level, RNet and ONet on the candidates, FaceNet at each batch size."""
+def _warm_up(detector: Any, embedder: EmbeddingModel, landmarker: LandmarkModel) -> None:
+    """Run every model once at each input shape it will meet, and the libraries' first-use
+    paths, so that the first verification costs what later ones do: JPEG decoding, PNet on
+    a full-size frame and on a request's batch of camera frames at every pyramid level, RNet
+    and ONet on the candidates, FaceNet at each batch size, the landmark model."""
     frames = warm_up_frames()
     decode_image(cv2.imencode(".jpg", frames[0])[1].tobytes(), PipelineConfig())
     detector.detect_faces(np.zeros(WARM_FRAME_SHAPE, dtype=np.float32))
     detect_faces_batch(detector, frames, PipelineConfig())
-    for stage in detector.stages:
+    for stage in getattr(detector, "stages", ()):  # mtcnn's traced Keras networks
         side = _MTCNN_INPUT_SIDE.get(type(stage).__name__)
         if side is not None and getattr(stage, "_model", None) is not None:
             stage._model(np.zeros((2, side, side, 3), dtype=np.float32))
     for batch in WARM_BATCH_SIZES:
         embedder(np.zeros((batch, FACE_SIZE, FACE_SIZE, 3), dtype=np.float32))
+    landmarker(np.zeros((LANDMARK_INPUT, LANDMARK_INPUT, 3), dtype=np.float32))
 
 
 def _prepare_tensorflow(
@@ -186,6 +198,33 @@ def provision_onnx_facenet(models_dir: Path) -> OnnxRecord:
     return install_onnx_facenet(models_dir, _compile_embedder(keras_model), keras_model)
 
 
+def provision_onnx_detectors(models_dir: Path) -> dict[str, OnnxRecord]:
+    """Convert MTCNN's networks and the landmark model to ONNX (each checked against its
+    original), unless verified conversions are there. Run by `face-auth models install`."""
+    from face_auth.face_pipeline.onnx_conversion import convert_detectors  # noqa: PLC0415
+
+    require_landmark_model(models_dir)
+    _prepare_tensorflow(models_dir, None, None)
+    return convert_detectors(models_dir)
+
+
+def _load_onnx_detectors(models_dir: Path, threads: int | None) -> tuple[Any, LandmarkModel]:
+    paths = {name: require_onnx_model(models_dir, MTCNN_ONNX[name]) for name in NETWORKS}
+    landmark_path = require_onnx_model(models_dir, LANDMARK_ONNX)
+    return load_onnx_mtcnn(paths, threads), load_onnx_landmark_model(landmark_path)
+
+
+def _load_tensorflow_detectors(
+    landmark_path: Path, compile_detector: bool
+) -> tuple[Any, LandmarkModel]:
+    from mtcnn import MTCNN  # noqa: PLC0415 - imports TensorFlow, after _prepare_tensorflow
+
+    detector = MTCNN()
+    if compile_detector:
+        _compile_detector(detector)
+    return detector, load_landmark_model(landmark_path)
+
+
 def load_models(
     models_dir: Path,
     *,
@@ -195,12 +234,15 @@ def load_models(
     compile_detector: bool = True,
     warm_up: bool = True,
 ) -> FaceModels:
-    """Build the detector and the embedder, then (optionally) run each once to warm up.
+    """Build the detector, the landmark model and the embedder, then (optionally) run each
+    once to warm up.
 
     Call once at start-up and pass the result to the pipeline functions. ``engine`` picks
-    FaceNet's engine: "onnx" (the converted model; deepface and the Keras model are not
-    loaded) or "tensorflow" (the reference). The thread limits apply to ONNX Runtime's
-    session and, if TensorFlow has not run anything yet in the process, to TensorFlow.
+    the engine of every model: "onnx" (the conversions, on ONNX Runtime; TensorFlow,
+    deepface and mtcnn are not imported) or "tensorflow" (the originals, the reference).
+    The thread limits apply to ONNX Runtime's sessions and, with the "tensorflow" engine and
+    if TensorFlow has not run anything yet in the process, to TensorFlow.
+    ``compile_detector`` traces mtcnn's Keras networks (the "tensorflow" engine only).
     Raises ModelsMissingError (from face_auth.model_store) when a model is not installed.
     deepface reads ``$DEEPFACE_HOME/.deepface/weights/facenet_weights.h5`` and downloads
     nothing when it exists; the weights are loaded in layer order, not by name.
@@ -208,24 +250,19 @@ def load_models(
     started = time.perf_counter()
     weights = require_models(models_dir)
     landmark_path = require_landmark_model(models_dir)
-    onnx_path = require_onnx_model(models_dir) if engine == "onnx" else None
-    _prepare_tensorflow(models_dir, intra_op_threads, inter_op_threads)
-
-    from mtcnn import MTCNN  # noqa: PLC0415 - imports TensorFlow, after _prepare_tensorflow
-
     keras_model = None
-    if onnx_path is not None:
-        forward: EmbeddingModel = load_onnx_embedder(onnx_path, intra_op_threads)
+    if engine == "onnx":
+        forward: EmbeddingModel = load_onnx_embedder(
+            require_onnx_model(models_dir), intra_op_threads
+        )
+        detector, landmarker = _load_onnx_detectors(models_dir, intra_op_threads)
     else:
+        _prepare_tensorflow(models_dir, intra_op_threads, inter_op_threads)
         keras_model = _build_keras_facenet()
         forward = _compile_embedder(keras_model)
-    detector = MTCNN()
-    if compile_detector:
-        _compile_detector(detector)
-    landmarker = load_landmark_model(landmark_path)
+        detector, landmarker = _load_tensorflow_detectors(landmark_path, compile_detector)
     if warm_up:
-        _warm_up(detector, forward)
-        landmarker(np.zeros((192, 192, 3), dtype=np.float32))
+        _warm_up(detector, forward, landmarker)
     return FaceModels(
         detector=detector,
         embedder=forward,

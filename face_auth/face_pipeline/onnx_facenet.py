@@ -18,6 +18,7 @@ import numpy as np
 
 from face_auth.face_pipeline.config import FACE_SIZE
 from face_auth.face_pipeline.embed import EmbeddingModel, l2_normalize, prewhiten
+from face_auth.face_pipeline.onnx_session import open_session
 from face_auth.model_store import (
     ONNX_AGREEMENT_TOLERANCE,
     WEIGHTS_SHA256,
@@ -51,25 +52,14 @@ class OnnxEmbedder:
         return self.session.run(None, {self.input_name: batch})[0]
 
 
-def load_onnx_embedder(path: Path, threads: int | None) -> OnnxEmbedder:
-    """An ONNX Runtime session on ``path``. Its threads do not spin between calls: they would
-    take the cores from TensorFlow's MTCNN, which runs in the same process between two
-    embeddings (measured: 255 instead of 201 ms for a request's pipeline with spinning). No
-    memory arena: it kept ~20 MB more at its peak, for no measurable speed."""
-    import onnxruntime as ort  # noqa: PLC0415 - loaded with the other models
+# "all" (with the blocked NCHWc layout): ~20 % less CPU than "extended" for 8 faces (218
+# instead of 272 ms on one core), for ~80 MB more memory (docs/performance.md).
+FACENET_OPTIMIZATION = "all"
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or 0
-    options.inter_op_num_threads = 1
-    options.enable_cpu_mem_arena = False
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    try:
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as error:  # onnxruntime raises its own untyped errors for bad files
-        raise ModelsMissingError(
-            f"The ONNX FaceNet at {path} cannot be loaded ({error}). Delete it and run "
-            "`face-auth models install`."
-        ) from error
+
+def load_onnx_embedder(path: Path, threads: int | None) -> OnnxEmbedder:
+    """An ONNX Runtime session on ``path`` (face_pipeline/onnx_session.py)."""
+    session = open_session(path, threads, "FaceNet", FACENET_OPTIMIZATION)
     return OnnxEmbedder(session, session.get_inputs()[0].name)
 
 

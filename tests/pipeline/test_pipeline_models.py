@@ -3,6 +3,8 @@
 import io
 import socket
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -317,7 +319,13 @@ def test_embed_frames_equals_frame_by_frame_analysis(
     for config in (PipelineConfig(), DATASET_CONFIG):
         result = embed_frames(face_models, data, config)
         alone = [analyse_frame(face_models, item, index, config) for index, item in enumerate(data)]
-        assert result.frames == [frame for frame, _ in alone]
+        # The same decisions, reasons and boxes; the confidence to float rounding (ONNX
+        # Runtime's RNet and ONet sum in another order for another batch size: ~1e-7).
+        assert [replace(f, confidence=None) for f in result.frames] == [
+            replace(f, confidence=None) for f, _ in alone
+        ]
+        for batched, (single, _) in zip(result.frames, alone, strict=True):
+            assert batched.confidence == pytest.approx(single.confidence, abs=1e-6)
         crops = [crop for _, crop in alone if crop is not None]
         assert result.used == len(crops) >= 3
         assert result.embeddings is not None
@@ -355,19 +363,22 @@ def test_tiny_images_are_no_face_not_errors(face_models: FaceModels, side: int) 
 
 
 def test_warm_up_frames_run_all_three_mtcnn_networks_and_find_no_face(
-    face_models: FaceModels, monkeypatch: pytest.MonkeyPatch
+    face_models: FaceModels,
 ) -> None:
     batches: dict[str, list[int]] = defaultdict(list)
-    for stage in face_models.detector.stages:
-        network = stage._model
 
-        def counted(
-            inputs: np.ndarray, network: object = network, name: str = type(stage).__name__
-        ):
+    def counted(name: str) -> Callable[[np.ndarray], list[np.ndarray]]:
+        network = getattr(face_models.detector, name)
+
+        def run(inputs: np.ndarray) -> list[np.ndarray]:
             batches[name].append(int(inputs.shape[0]))
             return network(inputs)
 
-        monkeypatch.setattr(stage, "_model", counted)
-    found = detect_faces_batch(face_models.detector, warm_up_frames(), PipelineConfig())
+        return run
+
+    detector = replace(
+        face_models.detector, **{name: counted(name) for name in ("pnet", "rnet", "onet")}
+    )
+    found = detect_faces_batch(detector, warm_up_frames(), PipelineConfig())
     assert found == [[]] * len(found) == [[]] * 8
-    assert min(batches["StageRNet"]) > 8 and min(batches["StageONet"]) > 0
+    assert min(batches["rnet"]) > 8 and min(batches["onet"]) > 0

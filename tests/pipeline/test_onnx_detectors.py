@@ -1,0 +1,194 @@
+"""MTCNN and the landmark model on ONNX Runtime agree with their TensorFlow originals on the
+dataset's photos (issue 25), and the conversions are checked like FaceNet's.
+
+Tolerances (what `face-auth models install` promises, and what is measured here):
+- MTCNN, whole detector: the same faces in every photo; boxes and the 5 keypoints (mtcnn
+  rounds them to whole pixels) within 1 px, confidences within 1e-4 (measured on the 118
+  photos: identical boxes and keypoints, confidences within 5e-5);
+- the landmark model: the 468 points within LANDMARK_AGREEMENT_TOLERANCE (0.01 px) of
+  TFLite's in its 192 px crop, the presence logit too (measured: ~1.5e-4).
+"""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from face_auth.face_pipeline import (
+    FaceModels,
+    FrameRejected,
+    detect_faces,
+    detect_faces_batch,
+    load_models,
+    select_face,
+)
+from face_auth.face_pipeline import mtcnn_numpy as mn
+from face_auth.face_pipeline.landmarks import face_landmarks, landmark_crop
+from face_auth.face_pipeline.onnx_mtcnn import OnnxMTCNN
+from face_auth.model_store import (
+    DETECTOR_ONNX,
+    LANDMARK_AGREEMENT_TOLERANCE,
+    LANDMARK_ONNX,
+    MTCNN_ONNX,
+    ModelsMissingError,
+    onnx_model_path,
+    onnx_status,
+    read_onnx_record,
+    require_onnx_model,
+)
+from tests.pipeline.helpers import DATASET_CONFIG, Photo, load_rgb
+
+pytestmark = pytest.mark.models
+
+BOX_TOLERANCE_PX = 1
+CONFIDENCE_TOLERANCE = 1e-4
+
+
+def test_the_serving_models_are_the_onnx_conversions(face_models: FaceModels) -> None:
+    assert face_models.embedder_kind == "onnx"
+    assert isinstance(face_models.detector, OnnxMTCNN)
+    assert type(face_models.landmarker).__name__ == "OnnxLandmarkModel"
+
+
+def test_every_conversion_is_recorded_and_agreed_at_install(models_dir: Path) -> None:
+    for conversion in DETECTOR_ONNX:
+        record = read_onnx_record(models_dir, conversion)
+        assert record is not None, conversion.name
+        assert record.source_sha256 == conversion.source_sha256
+        assert 0 <= record.largest_difference <= conversion.tolerance
+        assert onnx_status(models_dir, conversion).installed
+    for name, conversion in MTCNN_ONNX.items():
+        ops = {
+            node.op_type for node in onnx.load(onnx_model_path(models_dir, conversion)).graph.node
+        }
+        # The PReLUs were rewritten (no Neg left from Keras's formula) and the nets are convs.
+        assert "Neg" not in ops and "Conv" in ops, name
+
+
+def test_a_changed_or_missing_conversion_stops_loading(models_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "models"
+    shutil.copytree(models_dir, copy)
+    pnet = onnx_model_path(copy, MTCNN_ONNX["pnet"])
+    data = bytearray(pnet.read_bytes())
+    data[-1] ^= 0xFF
+    pnet.write_bytes(bytes(data))
+    with pytest.raises(ModelsMissingError, match=r"MTCNN PNET.*sha256 mismatch"):
+        require_onnx_model(copy, MTCNN_ONNX["pnet"])
+    onnx_model_path(copy, LANDMARK_ONNX).unlink()
+    with pytest.raises(ModelsMissingError, match="face-landmark model"):
+        require_onnx_model(copy, LANDMARK_ONNX)
+    with pytest.raises(ModelsMissingError, match="models install"):
+        load_models(copy, engine="onnx", warm_up=False)
+
+
+def test_area_resize_and_crop_and_resize_match_tensorflow(reference_models: FaceModels) -> None:
+    import tensorflow as tf  # noqa: PLC0415 - after reference_models prepared TensorFlow
+
+    rng = np.random.default_rng(25)
+    images = rng.uniform(-1, 1, (3, 240, 320, 3)).astype(np.float32)
+    for scale in mn.build_scale_pyramid(320, 240, 20, 0.709):
+        expected = tf.image.resize(images, np.asarray([240, 320]) * scale, method="area").numpy()
+        actual = mn.scale_images(images, scale)
+        assert actual.shape == expected.shape
+        assert np.abs(actual - expected).max() < 1e-6, scale
+    boxes = np.column_stack([
+        rng.integers(0, 3, 40), rng.uniform(-30, 300, 40), rng.uniform(-30, 220, 40),
+    ])  # fmt: skip
+    sides = rng.uniform(5, 120, 40)
+    bboxes = np.column_stack([boxes, boxes[:, 1] + sides, boxes[:, 2] + sides])
+    coords = bboxes[:, [2, 1, 4, 3]] / np.asarray([[240, 320, 240, 320]])
+    for size in ((24, 24), (48, 48)):
+        expected = tf.image.crop_and_resize(images, coords, bboxes[:, 0].astype(int), size)
+        actual = mn.extract_patches(images, bboxes, size)
+        assert np.abs(actual - expected.numpy()).max() < 1e-5
+
+
+def assert_same_faces(expected: list[dict], actual: list[dict], where: str) -> None:
+    assert len(actual) == len(expected), where
+    for mine, theirs in zip(actual, expected, strict=True):
+        assert np.abs(np.subtract(mine["box"], theirs["box"])).max() <= BOX_TOLERANCE_PX, where
+        for name, point in theirs["keypoints"].items():
+            offset = np.abs(np.subtract(mine["keypoints"][name], point)).max()
+            assert offset <= BOX_TOLERANCE_PX, (where, name)
+        assert abs(mine["confidence"] - theirs["confidence"]) <= CONFIDENCE_TOLERANCE, where
+
+
+def test_onnx_mtcnn_finds_what_mtcnn_finds_on_every_photo(
+    face_models: FaceModels, reference_models: FaceModels, photos: list[Photo]
+) -> None:
+    """The detector as mtcnn.MTCNN.detect_faces returns it, photo by photo at full size
+    and through the pipeline's detect_faces (shrunk to the configured smallest face)."""
+    faces = 0
+    for photo in photos:
+        rgb = load_rgb(photo.path).astype(np.float32)
+        expected = reference_models.detector.detect_faces(rgb)
+        assert_same_faces(expected, face_models.detector.detect_faces(rgb), photo.path.name)
+        faces += len(expected)
+        mine = detect_faces(face_models.detector, rgb, DATASET_CONFIG)
+        theirs = detect_faces(reference_models.detector, rgb, DATASET_CONFIG)
+        assert len(mine) == len(theirs), photo.path.name
+        for ours, reference in zip(mine, theirs, strict=True):
+            assert np.abs(np.subtract(ours.box, reference.box)).max() <= BOX_TOLERANCE_PX
+    assert faces >= len(photos)
+
+
+def test_onnx_mtcnn_batches_like_mtcnn(
+    face_models: FaceModels, reference_models: FaceModels, photos: list[Photo]
+) -> None:
+    """A request's batch (frames of one size in one call), and frames of different sizes
+    (mtcnn pads them to the largest and shifts the results back)."""
+    rgbs = [load_rgb(photo.path).astype(np.float32) for photo in photos[::15]]
+    same_size = [rgbs[0], rgbs[0][:, ::-1].copy(), rgbs[0] * 0.8]
+    for batch in (same_size, rgbs[:4]):
+        expected = reference_models.detector.detect_faces(batch)
+        actual = face_models.detector.detect_faces(batch)
+        for index, (theirs, mine) in enumerate(zip(expected, actual, strict=True)):
+            assert_same_faces(theirs, mine, f"image {index}")
+    pipeline = detect_faces_batch(face_models.detector, same_size, DATASET_CONFIG)
+    reference = detect_faces_batch(reference_models.detector, same_size, DATASET_CONFIG)
+    assert [[f.box for f in faces] for faces in pipeline] == [
+        [f.box for f in faces] for faces in reference
+    ]
+
+
+def test_no_face_and_too_small_images_find_nothing_as_in_mtcnn(
+    face_models: FaceModels, reference_models: FaceModels
+) -> None:
+    blank = np.full((480, 640, 3), 128, np.float32)
+    tiny = np.random.default_rng(1).uniform(0, 255, (15, 18, 3)).astype(np.float32)
+    for image in (blank, tiny):
+        assert reference_models.detector.detect_faces(image) == []
+        assert face_models.detector.detect_faces(image) == []
+    # A pyramid level under PNet's 11 px: mtcnn swallows TensorFlow's error, no face at all.
+    assert face_models.detector.detect_faces(blank, min_face_size=40) == []
+
+
+def test_onnx_landmarks_match_tflite_on_every_face(
+    face_models: FaceModels, reference_models: FaceModels, photos: list[Photo]
+) -> None:
+    assert face_models.landmarker is not None and reference_models.landmarker is not None
+    onnx_model, tflite_model = face_models.landmarker, reference_models.landmarker
+    checked, worst = 0, 0.0
+    for photo in photos:
+        rgb = load_rgb(photo.path)
+        try:
+            face = select_face(
+                detect_faces(face_models.detector, rgb, DATASET_CONFIG), DATASET_CONFIG
+            )
+        except FrameRejected:
+            continue
+        crop, _ = landmark_crop(rgb, face)
+        points, logit = onnx_model.raw(crop)  # type: ignore[attr-defined]
+        expected_points, expected_logit = tflite_model.raw(crop)  # type: ignore[attr-defined]
+        worst = max(worst, float(np.abs(points - expected_points).max()))
+        assert abs(logit - expected_logit) <= LANDMARK_AGREEMENT_TOLERANCE
+        mine = face_landmarks(onnx_model, rgb, face)
+        theirs = face_landmarks(tflite_model, rgb, face)
+        # In image pixels the crop's scale applies (faces here are up to ~3x the crop).
+        assert np.abs(mine.points - theirs.points).max() <= 5 * LANDMARK_AGREEMENT_TOLERANCE
+        assert mine.presence == pytest.approx(theirs.presence, abs=1e-4)
+        checked += 1
+    assert worst <= LANDMARK_AGREEMENT_TOLERANCE, worst
+    assert checked >= 100
