@@ -7,9 +7,9 @@ from fastapi import Depends, Request
 from controller.face_runner import BoundedRunner
 from controller.worker_pool import WorkerPool
 from face_auth.business_val import AccountService, ReadinessCheck, TokenService
-from face_auth.business_val.email_links import EmailLinks
-from face_auth.business_val.face import FaceService
-from face_auth.business_val.personal_data import PersonalDataService
+from face_auth.business_val.accounts.email_links import EmailLinks
+from face_auth.business_val.accounts.personal_data import PersonalDataService
+from face_auth.business_val.face.service import FaceService
 from face_auth.config import Settings
 from face_auth.constant import ACCESS_COOKIE
 from face_auth.entity import SessionClaims

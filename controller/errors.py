@@ -12,7 +12,7 @@ from controller.body_limit import BodyTooLarge
 from controller.rendering import render
 from controller.schemas import face_decision_body
 from controller.steps import PAGE_FOR_STEP
-from face_auth.business_val.face import FaceDecision
+from face_auth.business_val.face.service import FaceDecision
 from face_auth.constant import NEXT_ENROLLMENT_CODE, NEXT_LOGIN
 from face_auth.exception import (
     AccountDisabled,

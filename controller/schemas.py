@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from face_auth.business_val.face import FaceDecision
+from face_auth.business_val.face.service import FaceDecision
 from face_auth.entity import User
 from face_auth.face_pipeline import FrameResult
 from face_auth.face_pipeline.liveness import LivenessResult

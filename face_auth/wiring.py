@@ -14,29 +14,29 @@ from datetime import timedelta
 from functools import cached_property
 
 from face_auth.business_val import AccountService, PasswordHasher, TokenService
-from face_auth.business_val.admin import AdminService
-from face_auth.business_val.email_links import EmailLinkPolicy, EmailLinks
-from face_auth.business_val.email_verification import EmailVerificationPolicy
-from face_auth.business_val.face import FacePolicy, FaceService
-from face_auth.business_val.identify import GalleryIndex, IdentifyService, kiosk_liveness
-from face_auth.business_val.identify_rules import IdentifyPolicy, ImpostorModel
-from face_auth.business_val.kiosks import KioskRateLimit, KioskService
-from face_auth.business_val.liveness import (
+from face_auth.business_val.accounts.admin import AdminService
+from face_auth.business_val.accounts.email_links import EmailLinkPolicy, EmailLinks
+from face_auth.business_val.accounts.email_verification import EmailVerificationPolicy
+from face_auth.business_val.accounts.personal_data import AccountEraser, PersonalDataService
+from face_auth.business_val.accounts.recent_auth import RecentAuthPolicy
+from face_auth.business_val.face.attempts import FaceAttemptLimiter, FaceHoldPolicy
+from face_auth.business_val.face.liveness import (
     LivenessMode,
     LivenessPolicy,
     LivenessService,
     frames_per_request,
     parse_actions,
 )
-from face_auth.business_val.lockout import FaceAttemptLimiter, FaceHoldPolicy
+from face_auth.business_val.face.one_time_codes import OneTimeCodes
+from face_auth.business_val.face.service import FacePolicy, FaceService
+from face_auth.business_val.face.template_protection import protect_templates
+from face_auth.business_val.identify.kiosks import KioskRateLimit, KioskService
+from face_auth.business_val.identify.rules import IdentifyPolicy, ImpostorModel
+from face_auth.business_val.identify.service import GalleryIndex, IdentifyService, kiosk_liveness
 from face_auth.business_val.observer import AuthObserver
-from face_auth.business_val.oidc import OidcPolicy, OidcRevocation, OidcService
-from face_auth.business_val.one_time_codes import OneTimeCodes
-from face_auth.business_val.password_lockout import LockoutPolicy, PasswordLockout
-from face_auth.business_val.personal_data import AccountEraser, PersonalDataService
-from face_auth.business_val.recent_auth import RecentAuthPolicy
-from face_auth.business_val.signing_keys import SigningKeys
-from face_auth.business_val.template_protection import protect_templates
+from face_auth.business_val.oidc.rules import OidcPolicy, OidcRevocation, OidcService
+from face_auth.business_val.oidc.signing_keys import SigningKeys
+from face_auth.business_val.password.lockout import LockoutPolicy, PasswordLockout
 from face_auth.config import Settings, load_or_create_secret, template_master_keys
 from face_auth.data_access import (
     AuditRepository,

@@ -1,7 +1,7 @@
 """Open-set identification (1:N) on a folder of `person/image` files, for
 `face-auth evaluate identify`: some people are enrolled, the others are strangers; every other
 photo of an enrolled person and every photo of a stranger is searched against the gallery,
-and decided by the app's own rule (business_val/identify_rules.py) at the configured threshold
+and decided by the app's own rule (business_val/identify/rules.py) at the configured threshold
 and margin.
 
 Enrolment and probes follow the login protocol (face_auth_tools/evaluation.py): a template is
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from face_auth.business_val.identify_rules import (
+from face_auth.business_val.identify.rules import (
     IdentifyPolicy,
     accepts,
     impostor_model,

@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from face_auth.business_val.liveness import CAPTURE_INTERVAL_MS
+from face_auth.business_val.face.liveness import CAPTURE_INTERVAL_MS
 from face_auth.face_pipeline import FaceModels, detect_faces
 from face_auth_tools.framing import CAPTURE_FRAMES, FIND_CONFIG, webcam_window
 from face_auth_tools.synthetic import jpeg_bytes

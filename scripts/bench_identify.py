@@ -17,7 +17,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from face_auth.business_val.identify_rules import search  # noqa: E402
+from face_auth.business_val.identify.rules import search  # noqa: E402
 
 DIMENSIONS = 128
 REPEATS = 50

@@ -19,7 +19,7 @@ from controller.deps import (
 from controller.oidc import applications_of, resume_authorization
 from controller.rendering import render
 from controller.steps import PAGE_FOR_STEP
-from face_auth.business_val.oidc import OFFLINE_ACCESS
+from face_auth.business_val.oidc.rules import OFFLINE_ACCESS
 from face_auth.exception import InvalidInput
 
 router = APIRouter(tags=["pages"])

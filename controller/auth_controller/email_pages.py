@@ -1,6 +1,6 @@
 """The pages of the mailed links: forgot password, the reset page a link opens, the email
 verification landing page, and asking for a new verification link. Their JSON twins are in
-email_api.py; the rules are in business_val/email_links.py."""
+email_api.py; the rules are in business_val/accounts/email_links.py."""
 
 from typing import Annotated
 

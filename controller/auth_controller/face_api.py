@@ -11,7 +11,7 @@ from controller.face_runner import BoundedRunner
 from controller.schemas import CodeIn, CodeUsedOut, RecoveryCodesOut, face_decision_body
 from controller.steps import PAGE_FOR_STEP
 from controller.uploads import read_face_upload
-from face_auth.business_val.face import FaceDecision, FaceService
+from face_auth.business_val.face.service import FaceDecision, FaceService
 from face_auth.config import Settings
 from face_auth.constant import NEXT_APPLICATION, NEXT_ENROLL_FACE
 from face_auth.entity import SessionClaims

@@ -10,13 +10,13 @@ from fastapi.responses import RedirectResponse, Response
 from controller.deps import ClaimsDep, FacesDep, SettingsDep
 from controller.rendering import render
 from controller.steps import PAGE_FOR_STEP
-from face_auth.business_val.face import VIA_FIRST_ENROLLMENT, FaceStatus
-from face_auth.business_val.liveness import (
+from face_auth.business_val.face.liveness import (
     CAPTURE_INTERVAL_MS,
     INSTRUCTIONS,
     LivenessMode,
     parse_actions,
 )
+from face_auth.business_val.face.service import VIA_FIRST_ENROLLMENT, FaceStatus
 from face_auth.config import Settings
 from face_auth.constant import NEXT_ENROLL_FACE, NEXT_ENROLLMENT_CODE
 from face_auth.entity import SessionClaims

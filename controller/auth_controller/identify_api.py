@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from controller.auth_controller.face_api import FRAMES_BODY
 from controller.deps import ClaimsDep, FaceRunnerDep, SettingsDep
 from controller.uploads import read_face_upload
-from face_auth.business_val.identify import IdentifyService
+from face_auth.business_val.identify.service import IdentifyService
 from face_auth.entity import SessionClaims
 from face_auth.entity.kiosk import Kiosk
 from face_auth.exception import NotFound

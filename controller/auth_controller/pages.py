@@ -15,7 +15,7 @@ from controller.deps import (
 from controller.rendering import render
 from controller.steps import PAGE_FOR_STEP
 from face_auth.business_val import RegistrationRequest
-from face_auth.business_val.oidc import MAX_RETURN_TO_CHARS, safe_return_to
+from face_auth.business_val.oidc.rules import MAX_RETURN_TO_CHARS, safe_return_to
 from face_auth.exception import (
     AccountExists,
     AccountLocked,

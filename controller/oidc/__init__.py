@@ -10,7 +10,7 @@
 
 The protocol's rules (grants, client authentication per endpoint, PKCE, state, lifetimes) and
 everything stored or decided (clients, codes, tokens, consent, revocation) are
-face_auth.business_val.oidc's.
+face_auth.business_val.oidc.rules's.
 """
 
 from fastapi import APIRouter

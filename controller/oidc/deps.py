@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from controller.oidc.server import FaceAuthServer
-from face_auth.business_val.oidc import AuthorizedUser, OidcService
+from face_auth.business_val.oidc.rules import AuthorizedUser, OidcService
 from face_auth.entity import SessionClaims
 from face_auth.entity.oidc import OAuthClient
 
@@ -42,7 +42,7 @@ def with_cors(
     response: Response, request: Request, oidc: OidcService, client: OAuthClient | None
 ) -> Response:
     """Let a page of the request's Origin read the response when the client allows that origin
-    (business_val.oidc: its registered allowed origins)."""
+    (business_val.oidc.rules: its registered allowed origins)."""
     origin = request.headers.get("origin")
     if origin is not None and oidc.cors_allowed(origin, client):
         response.headers["Access-Control-Allow-Origin"] = origin

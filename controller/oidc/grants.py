@@ -20,7 +20,7 @@ from authlib.oidc.core.errors import RequestNotSupportedError, RequestURINotSupp
 
 from controller.oidc.adapter import OidcRequest
 from controller.oidc.models import Client, Code, Refresh
-from face_auth.business_val.oidc import (
+from face_auth.business_val.oidc.rules import (
     ENDPOINT_AUTH_METHODS,
     OFFLINE_ACCESS,
     PKCE_METHOD,
@@ -28,7 +28,7 @@ from face_auth.business_val.oidc import (
     authorization_request_problem,
     pkce_problem,
 )
-from face_auth.business_val.signing_keys import SigningKeys
+from face_auth.business_val.oidc.signing_keys import SigningKeys
 from face_auth.entity import User
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class CodeGrant(AuthorizationCodeGrant):
 class RefreshGrant(RefreshTokenGrant):
     """Authlib's refresh token grant with rotation: each use returns a new refresh token, and the
     used one is marked in the same atomic update that finds it; reusing it revokes the family
-    (business_val.oidc.rotate_refresh_token)."""
+    (business_val.oidc.rules.rotate_refresh_token)."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = list(ENDPOINT_AUTH_METHODS["token"])  # noqa: RUF012 - Authlib's
     INCLUDE_NEW_REFRESH_TOKEN = True
@@ -114,7 +114,7 @@ class S256Only(CodeChallenge):
 
 
 class AuthorizationRequestRules:
-    """The rules layer's rules on the authorization request (business_val.oidc.
+    """The rules layer's rules on the authorization request (business_val.oidc.rules.
     authorization_request_problem), raised as the OAuth error each names."""
 
     ERRORS: ClassVar[dict[str, type[OAuth2Error]]] = {

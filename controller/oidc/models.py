@@ -3,7 +3,7 @@
 from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin
 from authlib.oidc.core import AuthorizationCodeMixin as OidcAuthorizationCodeMixin
 
-from face_auth.business_val.oidc import GRANT_TYPES, RESPONSE_TYPE, OidcService, scopes_of
+from face_auth.business_val.oidc.rules import GRANT_TYPES, RESPONSE_TYPE, OidcService, scopes_of
 from face_auth.entity.oidc import AccessToken, AuthorizationCode, OAuthClient, RefreshToken
 
 

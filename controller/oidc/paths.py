@@ -1,7 +1,7 @@
 """The provider's endpoints (the authorization endpoint's path is the rules layer's: a sign-in
 may return only there)."""
 
-from face_auth.business_val.oidc import AUTHORIZE_PATH
+from face_auth.business_val.oidc.rules import AUTHORIZE_PATH
 
 TOKEN_PATH = "/oauth2/token"  # noqa: S105 - a path
 USERINFO_PATH = "/oauth2/userinfo"

@@ -25,8 +25,8 @@ from controller.oidc.grants import (
     S256Only,
 )
 from controller.oidc.models import Client, Code, Refresh, Token
-from face_auth.business_val.oidc import ENDPOINT_AUTH_METHODS, SUPPORTED_SCOPES, OidcService
-from face_auth.business_val.signing_keys import SigningKeys
+from face_auth.business_val.oidc.rules import ENDPOINT_AUTH_METHODS, SUPPORTED_SCOPES, OidcService
+from face_auth.business_val.oidc.signing_keys import SigningKeys
 
 
 class AccessTokens(BearerTokenValidator):

@@ -4,14 +4,14 @@ enrollment and verification decisions, one-time codes, the OpenID Connect provid
 codes and consent. They take plain values and entities, call data_access and the face
 pipeline, and raise domain exceptions; they know nothing of HTTP."""
 
-from face_auth.business_val.accounts import (
+from face_auth.business_val.accounts.service import (
     AccountService,
     LoginResult,
     RegistrationRequest,
 )
 from face_auth.business_val.health import ReadinessCheck
-from face_auth.business_val.passwords import PasswordHasher
-from face_auth.business_val.tokens import IssuedToken, TokenService
+from face_auth.business_val.password.hashing import PasswordHasher
+from face_auth.business_val.sessions.tokens import IssuedToken, TokenService
 
 __all__ = [
     "AccountService",

@@ -4,8 +4,8 @@ A key (an account, or a client's address) allows `allowance` failed attempts. Th
 spends them starts a hold of `first_hold`; once a hold ends, one more try is allowed
 (TRIES_AFTER_HOLD), and each further failure doubles the hold, up to `max_hold`. A hold ends by
 itself, so a victim is never locked out for good. The numbers come from Settings: login_* for
-passwords (business_val.password_lockout), face_account_* and face_hold_* for the face step
-and one-time codes (business_val.lockout).
+passwords (business_val.password.lockout), face_account_* and face_hold_* for the face step
+and one-time codes (business_val.face.attempts).
 """
 
 from dataclasses import dataclass

@@ -5,7 +5,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from face_auth.business_val.admin import AdminService
+from face_auth.business_val.accounts.admin import AdminService
 from face_auth.config import Settings
 from face_auth.exception import DatabaseUnavailable, NotFound
 from face_auth.wiring import Repositories, admin_service, open_database

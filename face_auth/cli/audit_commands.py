@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from face_auth.business_val.audit_log import AuditLog
+from face_auth.business_val.accounts.audit_log import AuditLog
 from face_auth.config import Settings
 from face_auth.exception import DatabaseUnavailable, NotFound
 from face_auth.utils import utc_now

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from face_auth.business_val.face_match import match
+from face_auth.business_val.face.match import match
 from face_auth.config import Settings
 from face_auth.face_pipeline import (
     FaceModels,

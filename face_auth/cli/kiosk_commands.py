@@ -5,7 +5,7 @@ import argparse
 import json
 from collections.abc import Callable
 
-from face_auth.business_val.kiosks import KioskService
+from face_auth.business_val.identify.kiosks import KioskService
 from face_auth.config import Settings
 from face_auth.entity.kiosk import Kiosk
 from face_auth.exception import DatabaseUnavailable, InvalidInput, NotFound

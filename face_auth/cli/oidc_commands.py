@@ -6,8 +6,8 @@ import argparse
 import json
 from collections.abc import Callable
 
-from face_auth.business_val.oidc import ID_TOKEN_ALGORITHMS, OidcService, client_auth_methods
-from face_auth.business_val.signing_keys import DEFAULT_ALGORITHM
+from face_auth.business_val.oidc.rules import ID_TOKEN_ALGORITHMS, OidcService, client_auth_methods
+from face_auth.business_val.oidc.signing_keys import DEFAULT_ALGORITHM
 from face_auth.config import Settings
 from face_auth.entity.oidc import OAuthClient
 from face_auth.exception import DatabaseUnavailable, InvalidInput, NotFound

@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     max_form_bytes: int = Field(default=64 * 1024, ge=1024)
     # Security events are kept this long, then removed by a TTL index.
     audit_retention_days: int = Field(default=365, ge=1)
-    # Password attempts (business_val/password_lockout.py): this many failures per email
+    # Password attempts (business_val/password/lockout.py): this many failures per email
     # address, or per client address, then a hold that doubles with each further failure.
     login_max_failures: int = Field(default=5, ge=1, le=100)
     login_client_max_failures: int = Field(default=20, ge=1)

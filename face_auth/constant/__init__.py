@@ -9,7 +9,7 @@ CSRF_FORM_FIELD: Final = "csrf_token"
 # Where the sign-in continues after the face step: an OpenID Connect authorization request.
 RETURN_TO_COOKIE: Final = "return_to"
 
-# The service's own names, refused inside passwords (business_val/passwords.py).
+# The service's own names, refused inside passwords (business_val/password/hashing.py).
 SERVICE_NAMES: Final = ("face_auth", "faceauth", "face-auth", "face auth")
 
 FACTOR_PASSWORD: Final = "pwd"  # noqa: S105 - a factor name (RFC 8176 amr), not a password

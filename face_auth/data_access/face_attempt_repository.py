@@ -13,7 +13,7 @@ class FaceAttemptRepository:
     """Each account's consecutive face failures and hold (one document per user, `_id` is the
     user id). Writes are compare-and-swap on `version`, so concurrent requests on any number of
     workers or replicas each see and change one consistent state; the rule that decides the
-    new state lives in business_val.lockout."""
+    new state lives in business_val.face.attempts."""
 
     def __init__(self, database: Database) -> None:
         self._attempts = database.durable(FACE_ATTEMPTS_COLLECTION)

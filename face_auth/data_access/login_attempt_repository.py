@@ -36,7 +36,7 @@ def _record(document: dict[str, Any]) -> AttemptRecord:
 
 class LoginAttemptRepository:
     """Stores and counts password attempts atomically; the rules that set the numbers live in
-    business_val.password_lockout. Records expire through a TTL index on `expires_at`."""
+    business_val.password.lockout. Records expire through a TTL index on `expires_at`."""
 
     def __init__(self, database: Database) -> None:
         self._attempts = database.durable(LOGIN_ATTEMPTS_COLLECTION)

@@ -21,7 +21,8 @@ class NewUser(BaseModel):
     # Set by an administrator (`face-auth users lock`): no sign-in until `users unlock`.
     locked_at: datetime | None = None
     # Registered while mail was on: no sign-in until the mailed link is opened
-    # (business_val/email_links.py). Older accounts, and those made with mail off, have False.
+    # (business_val/accounts/email_links.py). Older accounts, and those made with mail off,
+    # have False.
     verify_email: bool = False
     email_verified_at: datetime | None = None
 

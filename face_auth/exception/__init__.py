@@ -159,7 +159,7 @@ class PayloadTooLarge(FaceAuthError):
 
 class FaceRejected(FaceAuthError):
     """Not enough usable frames; `decision` is the rules' structured outcome, per frame
-    (business_val.face.FaceDecision; controller/schemas shapes it as JSON)."""
+    (business_val.face.service.FaceDecision; controller/schemas shapes it as JSON)."""
 
     code: str = ErrorCode.FACE_REJECTED
     message = "Not enough frames showed one clear face."

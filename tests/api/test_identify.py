@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from pymongo import MongoClient
 
 from app import create_app, pipeline_config
-from face_auth.business_val.kiosks import KioskService
+from face_auth.business_val.identify.kiosks import KioskService
 from face_auth.config import Settings
 from face_auth.constant import ACCESS_COOKIE
 from face_auth.data_access import AuditRepository, connect

@@ -20,7 +20,7 @@ from joserfc.jwk import KeySet
 from pymongo import MongoClient
 
 from app import create_app
-from face_auth.business_val.oidc import ACR_MULTI_FACTOR, NewClient
+from face_auth.business_val.oidc.rules import ACR_MULTI_FACTOR, NewClient
 from face_auth.config import Settings
 from face_auth.constant import ACCESS_COOKIE, RETURN_TO_COOKIE
 from face_auth.exception import InvalidInput

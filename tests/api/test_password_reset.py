@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from pymongo import MongoClient
 
 from app import create_app
-from face_auth.business_val.email_links import hash_token
+from face_auth.business_val.accounts.email_links import hash_token
 from face_auth.config import Settings
 from face_auth.constant import ACCESS_COOKIE
 from tests.api.test_face_api import post_frames

@@ -12,16 +12,16 @@ from datetime import timedelta
 import pytest
 
 from face_auth.business_val import AccountService, PasswordHasher, TokenService
-from face_auth.business_val.accounts import RegistrationRequest
-from face_auth.business_val.email_links import (
+from face_auth.business_val.accounts.email_links import (
     PURPOSE_RESET,
     EmailLinkPolicy,
     EmailLinks,
     hash_token,
 )
-from face_auth.business_val.email_verification import EmailVerificationPolicy
-from face_auth.business_val.password_lockout import LockoutPolicy, PasswordLockout
-from face_auth.business_val.recent_auth import RecentAuthPolicy
+from face_auth.business_val.accounts.email_verification import EmailVerificationPolicy
+from face_auth.business_val.accounts.recent_auth import RecentAuthPolicy
+from face_auth.business_val.accounts.service import RegistrationRequest
+from face_auth.business_val.password.lockout import LockoutPolicy, PasswordLockout
 from face_auth.config import Settings
 from face_auth.constant import FACTOR_FACE, FACTOR_PASSWORD
 from face_auth.data_access import (

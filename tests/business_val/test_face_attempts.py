@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from face_auth.business_val.face import FacePolicy
-from face_auth.business_val.lockout import FaceAttemptLimiter, FaceHoldPolicy
+from face_auth.business_val.face.attempts import FaceAttemptLimiter, FaceHoldPolicy
+from face_auth.business_val.face.service import FacePolicy
 from face_auth.data_access import AuditRepository, Database
 from face_auth.data_access.face_attempt_repository import FaceAttemptRepository
 from face_auth.entity import FaceAttempts

@@ -7,14 +7,14 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from face_auth.business_val.face import (
+from face_auth.business_val.face.match import match
+from face_auth.business_val.face.service import (
     MISMATCH_REASON,
     MODEL_VERSION,
     FaceDecision,
     FacePolicy,
     template_usable,
 )
-from face_auth.business_val.face_match import match
 from face_auth.entity import UserEmbedding
 from face_auth.face_pipeline import EmbeddingResult, FrameResult, ReasonCode
 from face_auth.utils import utc_now

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
+from face_auth.business_val.face.attempts import FaceHoldPolicy
 from face_auth.business_val.holds import TRIES_AFTER_HOLD, HoldRule
-from face_auth.business_val.lockout import FaceHoldPolicy
-from face_auth.business_val.password_lockout import LockoutPolicy
+from face_auth.business_val.password.lockout import LockoutPolicy
 
 RULE = HoldRule(first_hold=timedelta(seconds=30), max_hold=timedelta(minutes=15))
 

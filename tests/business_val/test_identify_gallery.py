@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from face_auth.business_val.face import MODEL_VERSION
-from face_auth.business_val.identify import GalleryIndex
-from face_auth.business_val.identify_rules import search
-from face_auth.business_val.kiosks import KioskRateLimit, KioskService
+from face_auth.business_val.face.service import MODEL_VERSION
+from face_auth.business_val.identify.kiosks import KioskRateLimit, KioskService
+from face_auth.business_val.identify.rules import search
+from face_auth.business_val.identify.service import GalleryIndex
 from face_auth.data_access import (
     AuditRepository,
     Database,

@@ -5,7 +5,7 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from face_auth.business_val.identify_rules import (
+from face_auth.business_val.identify.rules import (
     Candidates,
     IdentifyPolicy,
     ImpostorModel,

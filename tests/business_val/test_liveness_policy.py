@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from face_auth.business_val.liveness import (
+from face_auth.business_val.face.liveness import (
     CAPTURE_INTERVAL_MS,
     LivenessMode,
     LivenessPolicy,

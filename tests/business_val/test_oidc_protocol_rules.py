@@ -1,4 +1,4 @@
-"""The OpenID Connect provider's protocol rules, read once in business_val.oidc and tested
+"""The OpenID Connect provider's protocol rules, read once in business_val.oidc.rules and tested
 here without HTTP: client authentication per endpoint, PKCE, state, what an authorization
 request may carry, prompt=login and max_age, scopes, consent and token lifetimes."""
 
@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from face_auth.business_val.oidc import (
+from face_auth.business_val.oidc.rules import (
     ENDPOINT_AUTH_METHODS,
     OFFLINE_ACCESS,
     PUBLIC_AUTH_METHOD,

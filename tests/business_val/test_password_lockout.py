@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from face_auth.business_val.password_lockout import LockoutPolicy, PasswordLockout
+from face_auth.business_val.password.lockout import LockoutPolicy, PasswordLockout
 from face_auth.data_access import Database, LoginAttemptRepository
 from face_auth.exception import AccountLocked
 

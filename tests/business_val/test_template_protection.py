@@ -3,7 +3,7 @@
 import os
 from datetime import timedelta
 
-from face_auth.business_val.template_protection import protect_templates
+from face_auth.business_val.face.template_protection import protect_templates
 from face_auth.config import Settings
 from face_auth.data_access import (
     AuditRepository,

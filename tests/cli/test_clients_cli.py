@@ -5,7 +5,7 @@ import json
 import pytest
 from pymongo import MongoClient
 
-from face_auth.business_val.oidc import token_hash
+from face_auth.business_val.oidc.rules import token_hash
 from face_auth.cli import main
 from face_auth.config import Settings
 

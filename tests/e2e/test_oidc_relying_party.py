@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from face_auth.business_val.oidc import ACR_MULTI_FACTOR
+from face_auth.business_val.oidc.rules import ACR_MULTI_FACTOR
 from tests.e2e.accessibility import serious_violations
 from tests.e2e.conftest import VERIFY
 from tests.e2e.pages import (

@@ -27,7 +27,7 @@ from oic.utils.authn.client import CLIENT_AUTHN_METHOD
 from pymongo import MongoClient
 
 from app import create_app
-from face_auth.business_val.oidc import ACR_MULTI_FACTOR
+from face_auth.business_val.oidc.rules import ACR_MULTI_FACTOR
 from face_auth.config import Settings
 from face_auth.constant import AUDIT_COLLECTION
 from tests.e2e.relying_parties import register_client, relying_party

@@ -9,8 +9,8 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from face_auth.business_val.oidc import redirect_uri_problem, safe_return_to
-from face_auth.business_val.signing_keys import CLOCK_LEEWAY, SigningKeys, new_key
+from face_auth.business_val.oidc.rules import redirect_uri_problem, safe_return_to
+from face_auth.business_val.oidc.signing_keys import CLOCK_LEEWAY, SigningKeys, new_key
 from face_auth.utils import utc_now
 
 

@@ -1,6 +1,10 @@
 import pytest
 
-from face_auth.business_val.passwords import PasswordHasher, common_passwords, password_problem
+from face_auth.business_val.password.hashing import (
+    PasswordHasher,
+    common_passwords,
+    password_problem,
+)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from controller.deps import AccountsDep, ClaimsDep
 from controller.oidc.deps import OidcDep
 from controller.oidc.paths import APPLICATION_REVOKE_PATH
-from face_auth.business_val.oidc import OidcService
+from face_auth.business_val.oidc.rules import OidcService
 from face_auth.entity import SessionClaims
 
 router = APIRouter()

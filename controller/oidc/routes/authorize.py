@@ -21,7 +21,7 @@ from controller.oidc.paths import AUTHORIZE_PATH, CONSENT_PATH
 from controller.oidc.server import FaceAuthServer
 from controller.rendering import render
 from controller.security_headers import CONTENT_SECURITY_POLICY
-from face_auth.business_val.oidc import (
+from face_auth.business_val.oidc.rules import (
     SCOPE_DESCRIPTIONS,
     AuthorizedUser,
     must_sign_in_again,

@@ -15,7 +15,7 @@ from controller.oidc.deps import OidcDep, ServerDep
 from controller.oidc.paths import LOGOUT_CONFIRM_PATH, LOGOUT_PATH
 from controller.oidc.server import FaceAuthServer
 from controller.rendering import render
-from face_auth.business_val.oidc import LogoutRequest, OidcService
+from face_auth.business_val.oidc.rules import LogoutRequest, OidcService
 from face_auth.exception import InvalidInput
 
 router = APIRouter()

@@ -16,7 +16,7 @@ from controller.oidc.paths import (
     TOKEN_PATH,
     USERINFO_PATH,
 )
-from face_auth.business_val.oidc import (
+from face_auth.business_val.oidc.rules import (
     ACR_MULTI_FACTOR,
     ENDPOINT_AUTH_METHODS,
     GRANT_TYPES,

@@ -11,7 +11,7 @@ from controller.oidc.deps import OidcDep, ServerDep, with_cors
 from controller.oidc.models import Client
 from controller.oidc.paths import INTROSPECTION_PATH, REVOCATION_PATH, TOKEN_PATH, USERINFO_PATH
 from controller.oidc.server import FaceAuthServer, Introspection, Revocation
-from face_auth.business_val.oidc import OidcService
+from face_auth.business_val.oidc.rules import OidcService
 
 router = APIRouter()
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from face_auth.business_val.signing_keys import ALGORITHMS, DEFAULT_ALGORITHM
+from face_auth.business_val.oidc.signing_keys import ALGORITHMS, DEFAULT_ALGORITHM
 from face_auth.data_access import AuditRepository, UserRepository
 from face_auth.data_access.oidc_repository import (
     AccessTokenRepository,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from face_auth.business_val.accounts import AccountService
+from face_auth.business_val.accounts.service import AccountService
 from face_auth.config import Settings
 from face_auth.constant import RESET_PASSWORD_PATH, VERIFY_EMAIL_PATH
 from face_auth.data_access import AuditRepository, EmailTokenRepository, UserRepository

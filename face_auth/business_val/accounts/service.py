@@ -1,13 +1,9 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from face_auth.business_val.email_verification import EmailVerificationPolicy
-from face_auth.business_val.observer import AuthObserver, NullObserver
-from face_auth.business_val.password_lockout import PasswordLockout
-from face_auth.business_val.passwords import PasswordHasher
-from face_auth.business_val.recent_auth import RecentAuthPolicy
-from face_auth.business_val.tokens import IssuedToken, TokenService
-from face_auth.business_val.validation import (
+from face_auth.business_val.accounts.email_verification import EmailVerificationPolicy
+from face_auth.business_val.accounts.recent_auth import RecentAuthPolicy
+from face_auth.business_val.accounts.validation import (
     account_words,
     check_new_password,
     identifier_skeletons,
@@ -16,6 +12,10 @@ from face_auth.business_val.validation import (
     normalise_phone,
     normalise_username,
 )
+from face_auth.business_val.observer import AuthObserver, NullObserver
+from face_auth.business_val.password.hashing import PasswordHasher
+from face_auth.business_val.password.lockout import PasswordLockout
+from face_auth.business_val.sessions.tokens import IssuedToken, TokenService
 from face_auth.constant import (
     FACTOR_FACE,
     FACTOR_PASSWORD,
@@ -211,7 +211,7 @@ class AccountService:
     def check_new_password(
         self, user: User, new_password: str, confirm: str, current_password: str | None = None
     ) -> None:
-        """The password rules (business_val/passwords.py: length, bcrypt's limits, the common
+        """The password rules (business_val/password/hashing.py: length, bcrypt's limits, the common
         passwords, the account's own words) for a new password of `user`; InvalidInput names
         the fields new_password and new_password_confirm."""
         context = account_words(user.name, user.username, user.email)

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from face_auth.business_val.validation import normalise_email
+from face_auth.business_val.accounts.validation import normalise_email
 from face_auth.data_access import AuditRepository, UserRepository
 from face_auth.exception import NotFound
 

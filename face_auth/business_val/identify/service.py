@@ -15,20 +15,20 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from face_auth.business_val.accounts import AccountService
-from face_auth.business_val.face import FaceDecision, FacePolicy, template_usable
-from face_auth.business_val.identify_rules import (
-    Candidates,
-    IdentifyPolicy,
-    accepts,
-    search,
-)
-from face_auth.business_val.kiosks import KioskRateLimit, KioskService
-from face_auth.business_val.liveness import (
+from face_auth.business_val.accounts.service import AccountService
+from face_auth.business_val.face.liveness import (
     Challenge,
     LivenessMode,
     LivenessPolicy,
     LivenessService,
+)
+from face_auth.business_val.face.service import FaceDecision, FacePolicy, template_usable
+from face_auth.business_val.identify.kiosks import KioskRateLimit, KioskService
+from face_auth.business_val.identify.rules import (
+    Candidates,
+    IdentifyPolicy,
+    accepts,
+    search,
 )
 from face_auth.business_val.observer import AuthObserver, NullObserver
 from face_auth.data_access import AuditRepository, EmbeddingRepository, UserRepository

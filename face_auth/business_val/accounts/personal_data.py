@@ -4,11 +4,11 @@ session; deleting also needs the current password. Account deletion is also what
 
 from typing import Any
 
-from face_auth.business_val.accounts import AccountService
-from face_auth.business_val.face import template_usable
-from face_auth.business_val.oidc import OidcRevocation
-from face_auth.business_val.one_time_codes import OneTimeCodes
-from face_auth.business_val.tokens import end_all_sessions
+from face_auth.business_val.accounts.service import AccountService
+from face_auth.business_val.face.one_time_codes import OneTimeCodes
+from face_auth.business_val.face.service import template_usable
+from face_auth.business_val.oidc.rules import OidcRevocation
+from face_auth.business_val.sessions.tokens import end_all_sessions
 from face_auth.data_access import (
     AuditRepository,
     EmailTokenRepository,

@@ -4,8 +4,8 @@ from collections.abc import Iterable
 
 from email_validator import EmailNotValidError, validate_email
 
-from face_auth.business_val.identifiers import email_skeleton, skeleton
-from face_auth.business_val.passwords import password_problem
+from face_auth.business_val.accounts.identifiers import email_skeleton, skeleton
+from face_auth.business_val.password.hashing import password_problem
 
 _USERNAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{1,30})[a-z0-9]$")
 _PHONE_SEPARATORS = re.compile(r"[\s().-]")

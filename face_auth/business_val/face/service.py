@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from face_auth.business_val.accounts import AccountService
-from face_auth.business_val.face_match import match
-from face_auth.business_val.liveness import Challenge, LivenessMode, LivenessService
-from face_auth.business_val.lockout import FaceAttemptLimiter
+from face_auth.business_val.accounts.service import AccountService
+from face_auth.business_val.face.attempts import FaceAttemptLimiter
+from face_auth.business_val.face.liveness import Challenge, LivenessMode, LivenessService
+from face_auth.business_val.face.match import match
+from face_auth.business_val.face.one_time_codes import OneTimeCodes
 from face_auth.business_val.observer import AuthObserver, NullObserver
-from face_auth.business_val.one_time_codes import OneTimeCodes
-from face_auth.business_val.tokens import IssuedToken, TokenService
+from face_auth.business_val.sessions.tokens import IssuedToken, TokenService
 from face_auth.constant import FACTOR_FACE, NEXT_ENROLL_FACE, NEXT_VERIFY_FACE
 from face_auth.data_access import (
     AuditRepository,

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
-from face_auth.business_val.oidc import OidcRevocation
+from face_auth.business_val.oidc.rules import OidcRevocation
 from face_auth.constant import FACTOR_FACE, FACTOR_PASSWORD
 from face_auth.data_access import SessionRepository
 from face_auth.entity import SessionClaims

@@ -3,12 +3,12 @@
 from datetime import timedelta
 from pathlib import Path
 
-from face_auth.business_val.oidc import OidcRevocation
-from face_auth.business_val.one_time_codes import OneTimeCodes
-from face_auth.business_val.personal_data import AccountEraser
-from face_auth.business_val.template_protection import protect_templates
-from face_auth.business_val.tokens import end_all_sessions
-from face_auth.business_val.validation import normalise_email
+from face_auth.business_val.accounts.personal_data import AccountEraser
+from face_auth.business_val.accounts.validation import normalise_email
+from face_auth.business_val.face.one_time_codes import OneTimeCodes
+from face_auth.business_val.face.template_protection import protect_templates
+from face_auth.business_val.oidc.rules import OidcRevocation
+from face_auth.business_val.sessions.tokens import end_all_sessions
 from face_auth.data_access import (
     AuditRepository,
     Database,

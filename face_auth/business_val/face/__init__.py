@@ -1,0 +1,2 @@
+"""The face factor's rules: the match, attempts and holds, liveness policy and challenges,
+one-time recovery codes, template protection."""

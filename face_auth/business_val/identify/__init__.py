@@ -1,0 +1,1 @@
+"""Identify mode (1:N): kiosks, the gallery and the threshold for N."""

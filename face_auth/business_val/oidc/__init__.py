@@ -1,0 +1,1 @@
+"""The OpenID Connect provider's protocol rules and signing keys."""

@@ -1,0 +1,1 @@
+"""The password factor's rules: hashing and the lockout."""

@@ -1,0 +1,1 @@
+"""Sessions and their tokens: issue, check, revoke, end all."""
