@@ -50,12 +50,15 @@ logger = get_logger("face_auth.app")
 
 
 @functools.cache
-def load_face_models(models_dir: Path, intra_op_threads: int, engine: EmbedderKind) -> FaceModels:
+def load_face_models(
+    models_dir: Path, intra_op_threads: int, engine: EmbedderKind, int8: bool
+) -> FaceModels:
     """The process's one copy of MTCNN and FaceNet (the only module-level state we keep).
     Raises ModelsMissingError, naming `face-auth models install`, when weights are absent."""
     return load_models(
-        models_dir.resolve(), engine=engine, intra_op_threads=intra_op_threads or None
-    )
+        models_dir.resolve(), engine=engine, intra_op_threads=intra_op_threads or None,
+        int8=int8,
+    )  # fmt: skip
 
 
 @asynccontextmanager
@@ -67,6 +70,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.models_dir,
         settings.tf_intra_op_threads,
         settings.face_embedder,
+        settings.face_embedder_int8,
     )
     supervisor: DatabaseSupervisor | None = None
     if settings.mongodb_uri is None:
@@ -158,7 +162,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def main() -> None:
     settings = Settings()
     try:
-        require_installed_models(settings.models_dir, onnx=settings.face_embedder == "onnx")
+        require_installed_models(
+            settings.models_dir,
+            onnx=settings.face_embedder == "onnx",
+            int8=settings.face_embedder_int8,
+        )
     except ModelsMissingError as error:
         sys.exit(f"face_auth: {error}")
     uvicorn.run(

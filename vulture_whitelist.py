@@ -85,3 +85,6 @@ _._no_credentials_in_the_clear
 
 # ONNX Runtime's SessionOptions, read by the library (face_auth/face_pipeline/onnx_session.py).
 _.graph_optimization_level
+
+# onnxruntime.quantization calls the calibration reader (face_auth/face_pipeline/onnx_int8.py).
+_.get_next

@@ -151,7 +151,10 @@ def load_models_timed(settings: Settings) -> tuple[FaceModels, float]:
     install_models(settings.models_dir)  # `make models` converted FaceNet to ONNX before
     started = time.perf_counter()
     models = load_face_models(
-        settings.models_dir, settings.tf_intra_op_threads, settings.face_embedder
+        settings.models_dir,
+        settings.tf_intra_op_threads,
+        settings.face_embedder,
+        settings.face_embedder_int8,
     )
     return models, time.perf_counter() - started
 

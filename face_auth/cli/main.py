@@ -15,6 +15,7 @@ from face_auth.config import Settings
 from face_auth.exception import FaceAuthError
 from face_auth.model_store import (
     DETECTOR_ONNX,
+    FACENET_INT8,
     ModelProvisioningError,
     ModelsMissingError,
     install_models,
@@ -28,7 +29,11 @@ from face_auth.model_store import (
 def serve(_: argparse.Namespace, settings: Settings) -> int:
     """Same as `python app.py`: the app factory is named by string so the CLI stays below it."""
     try:
-        require_installed_models(settings.models_dir, onnx=settings.face_embedder == "onnx")
+        require_installed_models(
+            settings.models_dir,
+            onnx=settings.face_embedder == "onnx",
+            int8=settings.face_embedder_int8,
+        )
     except ModelsMissingError as error:
         print(f"face_auth: {error}", file=sys.stderr)
         return 2
@@ -53,11 +58,13 @@ def models_install(_: argparse.Namespace, settings: Settings) -> int:
         provision_onnx_detectors,
         provision_onnx_facenet,
     )
+    from face_auth.face_pipeline.onnx_int8 import provision_int8_facenet  # noqa: PLC0415
 
     try:
         status = install_models(settings.models_dir)
         conversion = provision_onnx_facenet(settings.models_dir)
         detectors = provision_onnx_detectors(settings.models_dir)
+        int8 = provision_int8_facenet(settings.models_dir)
     except (ModelProvisioningError, ModelLoadError) as error:
         print(json.dumps({"error": str(error)}))
         return 1
@@ -69,6 +76,7 @@ def models_install(_: argparse.Namespace, settings: Settings) -> int:
                       "landmark_sha256": landmarks.sha256,
                       "onnx_model": str(onnx.weights_path), "onnx_sha256": onnx.sha256,
                       "onnx_difference": conversion.largest_difference,
+                      "int8_cosine_distance": int8.largest_difference,
                       "onnx_detector_differences": {
                           name: record.largest_difference for name, record in detectors.items()
                       }}))  # fmt: skip
@@ -84,6 +92,8 @@ def models_status(_: argparse.Namespace, settings: Settings) -> int:
     onnx_ready = onnx.installed and all(
         onnx_status(settings.models_dir, c).installed for c in DETECTOR_ONNX
     )
+    int8 = onnx_status(settings.models_dir, FACENET_INT8)
+    onnx_ready = onnx_ready and (int8.installed or not settings.face_embedder_int8)
     installed = status.installed and landmarks.installed and (onnx_ready or not onnx_needed)
     print(json.dumps({"installed": installed,
                       "weights": str(status.weights_path),
@@ -94,7 +104,9 @@ def models_status(_: argparse.Namespace, settings: Settings) -> int:
                       "landmark_detail": landmarks.detail,
                       "onnx_model": str(onnx.weights_path), "onnx_sha256": onnx.sha256,
                       "onnx_detail": onnx.detail,
-                      "onnx_detectors": detectors}))  # fmt: skip
+                      "onnx_detectors": detectors,
+                      "int8_model": str(int8.weights_path),
+                      "int8_detail": int8.detail}))  # fmt: skip
     return 0 if installed else 1
 
 

