@@ -2,14 +2,12 @@
 prints the kiosk's token once; only a hash of its secret is stored."""
 
 import argparse
-import json
 from collections.abc import Callable
 
 from face_auth.business_val.identify.kiosks import KioskService
-from face_auth.config import Settings
+from face_auth.cli.service_command import Handler, service_command
 from face_auth.entity.kiosk import Kiosk
-from face_auth.exception import DatabaseUnavailable, InvalidInput, NotFound
-from face_auth.wiring import Repositories, kiosk_service, open_database
+from face_auth.wiring import kiosk_service
 
 Action = Callable[[KioskService, argparse.Namespace], object]
 
@@ -19,22 +17,8 @@ def kiosk_summary(kiosk: Kiosk) -> dict[str, object]:
             "created_at": kiosk.created_at.isoformat()}  # fmt: skip
 
 
-def _run(action: Action) -> Callable[[argparse.Namespace, Settings], int]:
-    def handler(args: argparse.Namespace, settings: Settings) -> int:
-        try:
-            with open_database(settings) as database:
-                kiosks = kiosk_service(Repositories(settings, database))
-                output = action(kiosks, args)
-        except InvalidInput as error:
-            print(json.dumps({"error": error.message, "fields": error.fields}))
-            return 1
-        except (NotFound, DatabaseUnavailable) as error:
-            print(json.dumps({"error": error.message}))
-            return 1
-        print(json.dumps(output, indent=2))
-        return 0
-
-    return handler
+def _run(action: Action) -> Handler:
+    return service_command(lambda _settings, repos: kiosk_service(repos), action)
 
 
 def _add(kiosks: KioskService, args: argparse.Namespace) -> object:

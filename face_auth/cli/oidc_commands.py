@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 from face_auth.business_val.oidc.rules import ID_TOKEN_ALGORITHMS, OidcService, client_auth_methods
 from face_auth.business_val.oidc.signing_keys import DEFAULT_ALGORITHM
+from face_auth.cli.service_command import Handler, service_command
 from face_auth.config import Settings
 from face_auth.entity.oidc import OAuthClient
-from face_auth.exception import DatabaseUnavailable, InvalidInput, NotFound
-from face_auth.wiring import Repositories, oidc_service, open_database, signing_keys
+from face_auth.wiring import oidc_service, signing_keys
 
 Action = Callable[[OidcService, argparse.Namespace], object]
 
@@ -30,21 +30,8 @@ def client_summary(client: OAuthClient) -> dict[str, object]:
     }
 
 
-def _run(action: Action) -> Callable[[argparse.Namespace, Settings], int]:
-    def handler(args: argparse.Namespace, settings: Settings) -> int:
-        try:
-            with open_database(settings) as database:
-                output = action(oidc_service(settings, Repositories(settings, database)), args)
-        except InvalidInput as error:
-            print(json.dumps({"error": error.message, "fields": error.fields}))
-            return 1
-        except (NotFound, DatabaseUnavailable) as error:
-            print(json.dumps({"error": error.message}))
-            return 1
-        print(json.dumps(output, indent=2))
-        return 0
-
-    return handler
+def _run(action: Action) -> Handler:
+    return service_command(oidc_service, action)
 
 
 def _add(oidc: OidcService, args: argparse.Namespace) -> object:
