@@ -2,6 +2,7 @@
 verification landing page, and asking for a new verification link. Their JSON twins are in
 email_api.py; the rules are in business_val/accounts/email_links.py."""
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -28,6 +29,17 @@ def held(request: Request, template: str, email: str, error: TooManyLinkRequests
     return response
 
 
+def link_request(
+    request: Request, template: str, email: str, ask: Callable[[str, str | None], str]
+) -> Response:
+    """A form that asks for a mailed link: the service's notice, or the hold's message."""
+    try:
+        notice = ask(email, client_address(request))
+    except TooManyLinkRequests as error:
+        return held(request, template, email, error)
+    return render(request, template, {"values": {}, "notice": notice})
+
+
 @router.get("/auth/forgot-password")
 def forgot_password_page(request: Request) -> Response:
     return render(request, "forgot_password.html", {"values": {}})
@@ -38,11 +50,7 @@ def forgot_password_submit(
     request: Request, links: EmailLinksDep, email: FormText = ""
 ) -> Response:
     """The same answer for every address, known or not (counted like a sign-in attempt)."""
-    try:
-        notice = links.request_password_reset(email, client_address(request))
-    except TooManyLinkRequests as error:
-        return held(request, "forgot_password.html", email, error)
-    return render(request, "forgot_password.html", {"values": {}, "notice": notice})
+    return link_request(request, "forgot_password.html", email, links.request_password_reset)
 
 
 def invalid_link(request: Request, template: str) -> Response:
@@ -108,8 +116,4 @@ def resend_verification_submit(
     request: Request, links: EmailLinksDep, email: FormText = ""
 ) -> Response:
     """The same answer for every address (counted like a sign-in attempt)."""
-    try:
-        notice = links.request_verification(email, client_address(request))
-    except TooManyLinkRequests as error:
-        return held(request, "resend_verification.html", email, error)
-    return render(request, "resend_verification.html", {"values": {}, "notice": notice})
+    return link_request(request, "resend_verification.html", email, links.request_verification)
