@@ -88,3 +88,6 @@ _.graph_optimization_level
 
 # onnxruntime.quantization calls the calibration reader (face_auth/face_pipeline/onnx_int8.py).
 _.get_next
+
+# A protobuf field of the ONNX graph, written for onnx.save (face_pipeline/onnx_conversion.py).
+_.dim_param

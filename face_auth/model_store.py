@@ -240,9 +240,12 @@ MTCNN_ONNX = {
     )
     for name, digest in MTCNN_WEIGHTS_SHA256.items()
 }
+# With a batch dimension (a request's crops in one call): named apart from the batch-of-one
+# conversion of earlier installs (left in place), so that `models install` converts anew.
 LANDMARK_ONNX = OnnxConversion(
-    "face-landmark model", Path("face_landmark") / "face_landmark.onnx",
-    Path("face_landmark") / "face_landmark.json", LANDMARK_SHA256, LANDMARK_AGREEMENT_TOLERANCE,
+    "face-landmark model", Path("face_landmark") / "face_landmark_batch.onnx",
+    Path("face_landmark") / "face_landmark_batch.json", LANDMARK_SHA256,
+    LANDMARK_AGREEMENT_TOLERANCE,
 )  # fmt: skip
 # What the app runs besides FaceNet when its engine is "onnx": no TensorFlow in the process.
 DETECTOR_ONNX = (*MTCNN_ONNX.values(), LANDMARK_ONNX)

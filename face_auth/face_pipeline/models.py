@@ -127,6 +127,8 @@ WARM_BATCH_SIZES = range(1, 9)
 # batch (detect_faces_batch) at the default detector_min_face_px.
 WARM_FRAME_SHAPE = (480, 640, 3)
 WARM_FRAMES = 8
+# The landmark model takes a challenge's frames' faces at once (12 by default), or one.
+WARM_LANDMARK_BATCHES = (1, 12)
 # The input each of mtcnn 1.0's networks takes (PNet any size: its smallest pyramid level).
 _MTCNN_INPUT_SIDE = {"StagePNet": 12, "StageRNet": 24, "StageONet": 48}
 WARM_SEED = 14
@@ -157,7 +159,8 @@ def _warm_up(detector: Any, embedder: EmbeddingModel, landmarker: LandmarkModel)
             stage._model(np.zeros((2, side, side, 3), dtype=np.float32))
     for batch in WARM_BATCH_SIZES:
         embedder(np.zeros((batch, FACE_SIZE, FACE_SIZE, 3), dtype=np.float32))
-    landmarker(np.zeros((LANDMARK_INPUT, LANDMARK_INPUT, 3), dtype=np.float32))
+    for batch in WARM_LANDMARK_BATCHES:
+        landmarker(np.zeros((batch, LANDMARK_INPUT, LANDMARK_INPUT, 3), dtype=np.float32))
 
 
 def _prepare_tensorflow(
@@ -214,7 +217,7 @@ def provision_onnx_detectors(models_dir: Path) -> dict[str, OnnxRecord]:
 def _load_onnx_detectors(models_dir: Path, threads: int | None) -> tuple[Any, LandmarkModel]:
     paths = {name: require_onnx_model(models_dir, MTCNN_ONNX[name]) for name in NETWORKS}
     landmark_path = require_onnx_model(models_dir, LANDMARK_ONNX)
-    return load_onnx_mtcnn(paths, threads), load_onnx_landmark_model(landmark_path)
+    return load_onnx_mtcnn(paths, threads), load_onnx_landmark_model(landmark_path, threads)
 
 
 def _load_tensorflow_detectors(

@@ -1,18 +1,17 @@
-"""mtcnn 1.0.0's image and box arithmetic in numpy alone, so that its networks can run on
+"""mtcnn 1.0.0's image and box arithmetic in NumPy and OpenCV, so that its networks can run on
 ONNX Runtime without TensorFlow (issue 25).
 
 A faithful port of ``mtcnn/utils/{images,bboxes,landmarks}.py`` (MIT License, Copyright (c)
 2019-2024 Iván de Paz Centeno): the same steps, in the same order, on the same dtypes. The
-two TensorFlow image ops it used are rewritten from their kernels' definitions:
-``tf.image.resize(method=AREA)`` (``area_resize``: each output pixel is the mean of the
-input area it covers, with fractional weights at the edges) and ``tf.image.crop_and_resize``
+two TensorFlow image ops it used are replaced: ``tf.image.resize(method=AREA)`` by OpenCV's
+area resize (``area_resize``: each output pixel is the mean of the input area it covers, with
+fractional weights at the edges) and ``tf.image.crop_and_resize`` by its kernel's definition
 (``crop_and_resize``: bilinear sampling at ``y1 * (H - 1) + i * (y2 - y1) * (H - 1) /
-(h - 1)``, zero outside the image). tests/pipeline/test_onnx_mtcnn.py checks both against
+(h - 1)``, zero outside the image). tests/pipeline/test_onnx_detectors.py checks both against
 TensorFlow, and the whole detector against mtcnn's, on the dataset's photos.
 """
 
-from functools import lru_cache
-
+import cv2
 import numpy as np
 
 # PNet's window and stride (also the image pyramid's smallest level, mtcnn's min_size).
@@ -34,50 +33,19 @@ def build_scale_pyramid(
     return m * scale_factor ** np.arange(scales_count)
 
 
-@lru_cache(maxsize=256)
-def _area_taps(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """TensorFlow's ResizeArea along one axis, as taps: output ``o`` is the sum over ``k`` of
-    ``weights[o, k] * input[indices[o, k]]``, covering input [o * s, (o + 1) * s) with
-    s = in / out, fractional cells weighted by their share, the 1/s normalisation included.
-    Unused taps have weight 0."""
-    scale = np.float32(in_size) / np.float32(out_size)
-    taps: list[list[tuple[int, np.float32]]] = []
-    for out in range(out_size):
-        start = np.float32(out) * scale
-        end = np.float32(out + 1) * scale
-        row = []
-        for index in range(int(np.floor(start)), int(np.ceil(end))):
-            if index < start:
-                weight = scale if index + 1 > end else np.float32(index + 1) - start
-            else:
-                weight = end - np.float32(index) if index + 1 > end else np.float32(1.0)
-            row.append((min(max(index, 0), in_size - 1), np.float32(weight / scale)))
-        taps.append(row)
-    width = max(len(row) for row in taps)
-    indices = np.zeros((out_size, width), dtype=np.int64)
-    weights = np.zeros((out_size, width), dtype=np.float32)
-    for out, row in enumerate(taps):
-        for tap, (index, weight) in enumerate(row):
-            indices[out, tap], weights[out, tap] = index, weight
-    indices.setflags(write=False)  # cached: shared by every call
-    weights.setflags(write=False)
-    return indices, weights
-
-
-def _area_axis(images: np.ndarray, axis: int, out_size: int) -> np.ndarray:
-    indices, weights = _area_taps(images.shape[axis], out_size)
-    shape = [1] * images.ndim
-    shape[axis] = out_size
-    result = np.zeros((*images.shape[:axis], out_size, *images.shape[axis + 1 :]), np.float32)
-    for tap in range(indices.shape[1]):
-        result += np.take(images, indices[:, tap], axis=axis) * weights[:, tap].reshape(shape)
-    return result
-
-
 def area_resize(images: np.ndarray, height: int, width: int) -> np.ndarray:
-    """``tf.image.resize(images, (height, width), method=AREA)`` for an (N, H, W, C) batch:
-    the same weights, applied rows then columns (separable)."""
-    return _area_axis(_area_axis(images, 1, height), 2, width)
+    """``tf.image.resize(images, (height, width), method=AREA)`` for an (N, H, W, C) float32
+    batch that shrinks: each output pixel is the mean of the input area it covers, with
+    fractional weights at the edges. OpenCV's INTER_AREA is that same mean when shrinking
+    (not when enlarging: the pyramid only shrinks); it sums in another order, so values
+    differ from TensorFlow's in the last bits (tests/pipeline/test_onnx_detectors.py), at a
+    third of the time of a NumPy version of the kernel (docs/performance.md)."""
+    if height > images.shape[1] or width > images.shape[2]:
+        raise ValueError("area_resize only shrinks")
+    resized = np.empty((images.shape[0], height, width, images.shape[3]), dtype=np.float32)
+    for index, image in enumerate(images):
+        resized[index] = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    return resized
 
 
 def scale_images(images: np.ndarray, scale: float) -> np.ndarray:

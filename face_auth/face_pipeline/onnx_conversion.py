@@ -7,8 +7,9 @@ is kept only when its outputs agree with the original's.
   On fixed probe batches (smooth noise, normalised as mtcnn does: PNet at several pyramid
   sizes, RNet and ONet at batch sizes 1 and 16), every output (face probabilities, box
   offsets, keypoints) must agree within model_store.MTCNN_AGREEMENT_TOLERANCE.
-- Landmarks: the pinned face_landmark.tflite through tf2onnx's TFLite path; on probe crops
-  the 468 points (crop pixels) and the presence logit must agree with TFLite's within
+- Landmarks: the pinned face_landmark.tflite through tf2onnx's TFLite path, given a batch
+  dimension; on probe crops, alone and in a batch, the 468 points (crop pixels) and the
+  presence logit must agree with TFLite's (one crop at a time) within
   model_store.LANDMARK_AGREEMENT_TOLERANCE.
 
 The real-face agreement (boxes, confidences, the 5 keypoints, the 468 landmarks on the
@@ -270,15 +271,19 @@ def install_onnx_mtcnn(models_dir: Path, name: str, keras_model: Any) -> OnnxRec
 
 
 def landmark_probes() -> Iterator[np.ndarray]:
+    """Batches of probe crops (1 and LANDMARK_PROBES - 1): the app sends a request's crops
+    in one call."""
     rng = np.random.default_rng(PROBE_SEED)
-    for crop in smooth_noise(rng, LANDMARK_PROBES, LANDMARK_INPUT, LANDMARK_INPUT) / 255.0:
-        yield crop.astype(np.float32)
+    crops = (smooth_noise(rng, LANDMARK_PROBES, LANDMARK_INPUT, LANDMARK_INPUT) / 255.0).astype(
+        np.float32
+    )
+    yield crops[:1]
+    yield crops[1:]
 
 
 def _raw_outputs(model: TfliteLandmarkModel | OnnxLandmarkModel) -> Reference:
-    def run(crop: np.ndarray) -> list[np.ndarray]:
-        points, logit = model.raw(crop)
-        return [points, np.asarray([logit])]
+    def run(crops: np.ndarray) -> list[np.ndarray]:
+        return list(model.raw(crops))
 
     return run
 
@@ -291,6 +296,27 @@ def _convert_landmarks(source: Path, target: Path) -> None:
     import tf2onnx  # noqa: PLC0415 - only at install time
 
     tf2onnx.convert.from_tflite(str(source), opset=OPSET, output_path=str(target))
+    add_batch_dimension(target)
+
+
+def add_batch_dimension(path: Path) -> None:
+    """Let the converted model take any number of crops: the TFLite graph is fixed at one
+    (its input, outputs and two Reshape targets say 1); the convolutions do not care."""
+    import onnx  # noqa: PLC0415 - only at install time
+    from onnx import numpy_helper  # noqa: PLC0415
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    for value in (*graph.input, *graph.output):
+        value.type.tensor_type.shape.dim[0].dim_param = "crops"
+    shapes = {node.input[1] for node in graph.node if node.op_type == "Reshape"}
+    for initializer in graph.initializer:
+        if initializer.name in shapes:
+            shape = numpy_helper.to_array(initializer).copy()
+            shape[0] = -1
+            initializer.CopyFrom(numpy_helper.from_array(shape, initializer.name))
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
 
 
 def install_onnx_landmarks(models_dir: Path) -> OnnxRecord:

@@ -11,7 +11,7 @@ from face_auth.face_pipeline.config import FACE_SIZE, PipelineConfig
 from face_auth.face_pipeline.decode import decode_image
 from face_auth.face_pipeline.detect import detect_faces, detect_faces_batch, select_face
 from face_auth.face_pipeline.embed import embed_faces, mean_embedding
-from face_auth.face_pipeline.landmarks import face_landmarks
+from face_auth.face_pipeline.landmarks import FaceLandmarks, face_landmarks_batch
 from face_auth.face_pipeline.liveness import FrameEvidence, face_crop, perceptual_hash
 from face_auth.face_pipeline.models import FaceModels
 from face_auth.face_pipeline.quality import check_exposure, check_pose, pose_ratios
@@ -73,6 +73,30 @@ def _frontality(face: FaceDetection) -> float:
     return abs(yaw) + abs(pitch - 0.6) / 2
 
 
+def _frame_evidence(
+    models: FaceModels, decoded: dict[int, np.ndarray], selected: dict[int, FaceDetection | None]
+) -> dict[int, FrameEvidence]:
+    """Each decoded frame's hashes and, where a face was selected, its landmarks (all the
+    frames' faces in one landmark-model call) and texture patches."""
+    landmarks: dict[int, FaceLandmarks] = {}
+    if models.landmarker is not None:
+        faces = {index: face for index, face in selected.items() if face is not None}
+        pairs = [(decoded[index], face) for index, face in faces.items()]
+        landmarks = dict(zip(faces, face_landmarks_batch(models.landmarker, pairs), strict=True))
+    proofs = {}
+    for index, rgb in decoded.items():
+        marks = landmarks.get(index)
+        face_hash = patch = scene = None
+        if marks is not None:
+            face_hash = perceptual_hash(face_crop(rgb, marks))
+            patch, scene = face_patch(rgb, marks), backdrop(rgb, marks)
+        digest = hashlib.blake2b(rgb.tobytes(), digest_size=16).hexdigest()
+        proofs[index] = FrameEvidence(
+            index, perceptual_hash(rgb), marks, face_hash, digest, patch, scene
+        )
+    return proofs
+
+
 def embed_frames(
     models: FaceModels,
     frames: Sequence[bytes],
@@ -114,17 +138,7 @@ def embed_frames(
     timings["detect"] = time.perf_counter() - started
     if evidence:
         started = time.perf_counter()
-        for index, rgb in decoded.items():
-            face = selected[index]
-            marks = face_hash = patch = scene = None
-            if face is not None and models.landmarker is not None:
-                marks = face_landmarks(models.landmarker, rgb, face)
-                face_hash = perceptual_hash(face_crop(rgb, marks))
-                patch, scene = face_patch(rgb, marks), backdrop(rgb, marks)
-            digest = hashlib.blake2b(rgb.tobytes(), digest_size=16).hexdigest()
-            proofs[index] = FrameEvidence(
-                index, perceptual_hash(rgb), marks, face_hash, digest, patch, scene
-            )
+        proofs.update(_frame_evidence(models, decoded, selected))
         timings["landmarks"] = time.perf_counter() - started
     ordered = [results[index] for index in sorted(results)]
     evidence_list = [proofs[index] for index in sorted(proofs)]

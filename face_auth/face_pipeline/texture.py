@@ -31,6 +31,7 @@ PATCH_MARGIN = 0.08
 BLUR_SIGMA = 2.0
 # Pixels at the mesh's border are dropped (background and hair move against the face).
 ERODE_PIXELS = 3
+_ERODE_KERNEL = np.ones((2 * ERODE_PIXELS + 1, 2 * ERODE_PIXELS + 1), np.uint8)
 _MIN_PIXELS = 200
 _MIN_AREA = 1e-3
 
@@ -76,23 +77,26 @@ def colour_change(first: FacePatch, second: FacePatch) -> tuple[float, float]:
 
 
 def triangulate(points: np.ndarray) -> np.ndarray:
-    """Delaunay triangles (index triples) over ``points`` (N, 2)."""
+    """Delaunay triangles (index triples) over ``points`` (N, 2); of points that round to the
+    same (x, y) at 3 decimals, only the first is a vertex."""
     low = points.min(axis=0) - 1
     high = points.max(axis=0) + 1
     subdiv = cv2.Subdiv2D((int(low[0]), int(low[1]), int(high[0] - low[0]) + 2,
                            int(high[1] - low[1]) + 2))  # fmt: skip
-    lookup: dict[tuple[float, float], int] = {}
-    for i, (x, y) in enumerate(points.astype(np.float32)):
-        key = (round(float(x), 3), round(float(y), 3))
-        if key not in lookup:
-            lookup[key] = i
-            subdiv.insert((float(x), float(y)))
-    triangles = []
-    for row in subdiv.getTriangleList():
-        keys = [(round(float(row[k]), 3), round(float(row[k + 1]), 3)) for k in (0, 2, 4)]
-        if all(key in lookup for key in keys):
-            triangles.append([lookup[key] for key in keys])
-    return np.asarray(triangles, dtype=np.int64).reshape(-1, 3)
+    corners = np.ascontiguousarray(points, dtype=np.float32)
+    _, first = np.unique(np.round(corners.astype(np.float64), 3), axis=0, return_index=True)
+    vertices = np.sort(first)
+    subdiv.insert(corners[vertices])  # one by one, in this order (as OpenCV does)
+    # Subdiv2D keeps the float32 coordinates it was given, so each corner of a triangle is a
+    # vertex bit for bit, or one of its virtual outer vertices (which match none: dropped).
+    keys = corners[vertices].view(np.uint64).ravel()
+    by_key = np.argsort(keys)
+    sorted_keys = keys[by_key]
+    found = np.ascontiguousarray(subdiv.getTriangleList(), dtype=np.float32)
+    found_keys = found.reshape(-1, 3, 2).view(np.uint64).reshape(-1, 3)
+    slots = np.minimum(np.searchsorted(sorted_keys, found_keys), len(sorted_keys) - 1)
+    inside = (sorted_keys[slots] == found_keys).all(axis=1)
+    return vertices[by_key[slots[inside]]].astype(np.int64).reshape(-1, 3)
 
 
 def warp_onto(
@@ -110,10 +114,11 @@ def warp_onto(
     maps[usable] = np.linalg.solve(rows[usable], src[usable])
     owner = np.full((height, width), -1, dtype=np.int32)
     order = np.argsort(-target.depth[triangles].mean(axis=1))
-    for index in order:
-        if usable[index]:
-            cv2.fillConvexPoly(owner, np.round(dst[index]).astype(np.int32), int(index))
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
+    corners = np.round(dst).astype(np.int32)
+    for index in order[usable[order]].tolist():
+        cv2.fillConvexPoly(owner, corners[index], index)
+    xs = np.arange(width, dtype=np.float64)[None, :]
+    ys = np.arange(height, dtype=np.float64)[:, None]
     safe = np.maximum(owner, 0)
     chosen = maps[safe]  # (H, W, 3, 2)
     map_x = xs * chosen[..., 0, 0] + ys * chosen[..., 1, 0] + chosen[..., 2, 0]
@@ -121,8 +126,7 @@ def warp_onto(
     warped = cv2.remap(source.pixels, map_x.astype(np.float32), map_y.astype(np.float32),
                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
     mask = (owner >= 0).astype(np.uint8)
-    kernel = np.ones((2 * ERODE_PIXELS + 1, 2 * ERODE_PIXELS + 1), np.uint8)
-    return warped, cv2.erode(mask, kernel) > 0
+    return warped, cv2.erode(mask, _ERODE_KERNEL) > 0
 
 
 def texture_change(source: FacePatch, target: FacePatch, triangles: np.ndarray) -> float:

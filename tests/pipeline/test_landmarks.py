@@ -40,7 +40,7 @@ def test_landmarks_fall_on_the_face_and_run_in_milliseconds(
         assert marks.xy[FOREHEAD][1] < nose[1] < marks.xy[CHIN][1]
         checked += 1
     assert checked >= 5
-    crop = np.random.default_rng(0).random((LANDMARK_INPUT, LANDMARK_INPUT, 3), np.float32)
+    crop = np.random.default_rng(0).random((1, LANDMARK_INPUT, LANDMARK_INPUT, 3), np.float32)
     started = time.perf_counter()
     for _ in range(50):
         face_models.landmarker(crop)

@@ -2,6 +2,7 @@
 one picture and does not jump; a photo animated by either method is only a warp; a sequence of
 photos jumps. Pure pipeline functions, no HTTP, no database."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -98,3 +99,28 @@ def test_real_runs_change_smoothly(
         assert jumps["colour"] <= CONFIG.max_colour_jump, (run.run.name, jumps)
         assert jumps["brightness"] <= CONFIG.max_brightness_jump, (run.run.name, jumps)
         assert np.isfinite(list(jumps.values())).all()
+
+
+def _circumcircle_holds_no_point(points: np.ndarray, triangle: np.ndarray) -> bool:
+    (ax, ay), (bx, by), (cx, cy) = points[triangle]
+    d = 2 * (ax * (by - cy) + bx * (cy - ay) + cx * (ay - by))
+    if abs(d) < 1e-9:
+        return True
+    a2, b2, c2 = ax**2 + ay**2, bx**2 + by**2, cx**2 + cy**2
+    ux = (a2 * (by - cy) + b2 * (cy - ay) + c2 * (ay - by)) / d
+    uy = (a2 * (cx - bx) + b2 * (ax - cx) + c2 * (bx - ax)) / d
+    radius = np.hypot(ax - ux, ay - uy)
+    others = np.delete(points, triangle, axis=0)
+    return bool((np.hypot(others[:, 0] - ux, others[:, 1] - uy) >= radius - 1e-6 * radius).all())
+
+
+def test_triangulate_is_delaunay_over_every_distinct_point() -> None:
+    rng = np.random.default_rng(3)
+    points = rng.uniform(0, 100, (60, 2))
+    points = np.concatenate([points, points[:5] + 1e-5])  # near-duplicates: first one only
+    triangles = triangulate(points)
+    assert set(np.unique(triangles)) == set(range(60))
+    # Euler: a triangulation of n points with h on the hull has 2n - 2 - h triangles.
+    hull = len(cv2.convexHull(points[:60].astype(np.float32)))
+    assert len(triangles) == 2 * 60 - 2 - hull
+    assert all(_circumcircle_holds_no_point(points[:60], triangle) for triangle in triangles)
