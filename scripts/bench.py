@@ -59,7 +59,7 @@ from face_auth.face_pipeline import (  # noqa: E402
     cosine_similarity,
     embed_frames,
 )
-from face_auth.face_pipeline.liveness import Action  # noqa: E402
+from face_auth.face_pipeline.liveness import Action, LivenessConfig, evaluate_liveness  # noqa: E402
 from face_auth.model_store import (  # noqa: E402
     default_cache_dir,
     download_sdist,
@@ -96,7 +96,7 @@ IDENTIFY_TEMPLATES = 100_000
 # The default path: head turns rendered from this many photos of PERSON (one for enrollment),
 # at these peak angles, so that no user answers two challenges with one capture.
 DEFAULT_PHOTOS = 7
-TURN_PEAKS = (22.0, 26.0)
+TURN_PEAKS = (21.0, 23.5, 26.0)
 CAPTURE_FRAMES = 12
 # A rendered photo's turn is what the single-picture check refuses (see the docstring).
 DEFAULT_MODE_ENV = {"FACE_AUTH_LIVENESS": "challenge", "FACE_AUTH_LIVENESS_TEXTURE_CHECK": "false"}
@@ -415,7 +415,9 @@ def render_turn(subject: LiveSubject, action: Action, peak: float, seed: int) ->
 def turn_pool(models: FaceModels, config: PipelineConfig, dataset: Path) -> TurnPool:
     """Head turns of PERSON for every action: the first photo's for enrollment, the others'
     (those that match it) at each peak for verifications. Rendered before the app runs, so
-    that rendering takes no CPU from it."""
+    that rendering takes no CPU from it. A verification capture is kept only when the app
+    would accept it (``passes_in_process``): the load run measures logins, not how often the
+    checks refuse a render (a render of one photo is an attack; they refuse some)."""
     subjects = live_subjects(models, dataset, PERSON, DEFAULT_PHOTOS, config)
     embeddings = [embed_frames(models, [jpeg(s.still)], config).embedding for s in subjects]
     reference = embeddings[0]
@@ -428,14 +430,55 @@ def turn_pool(models: FaceModels, config: PipelineConfig, dataset: Path) -> Turn
     ]
     actions = list(Action)
     enroll = {action: render_turn(subjects[0], action, TURN_PEAKS[-1], 1) for action in actions}
-    captures = {
-        action: [
+    templates = [
+        embed_frames(models, frames, config, keep=8).embedding for frames in enroll.values()
+    ]
+    checks = LivenessConfig.from_settings(Settings(**default_mode_settings()))
+    captures: dict[Action, list[list[bytes]]] = {}
+    refused = 0
+    for action in actions:
+        rendered = [
             render_turn(subject, action, peak, seed)
             for seed, (subject, peak) in enumerate((s, p) for p in TURN_PEAKS for s in matching)
         ]
-        for action in actions
-    }
+        captures[action] = [
+            frames for frames in rendered
+            if passes_in_process(models, config, checks, frames, action, templates)
+        ]  # fmt: skip
+        refused += len(rendered) - len(captures[action])
+    kept = {action.value: len(frames) for action, frames in captures.items()}
+    print(f"  rendered turns kept (the app's checks pass them in process): {kept}; {refused}"
+          " refused, not sent", file=sys.stderr, flush=True)  # fmt: skip
     return TurnPool(enroll, captures)
+
+
+def default_mode_settings() -> dict[str, object]:
+    """DEFAULT_MODE_ENV as Settings fields."""
+    prefix = "FACE_AUTH_"
+    return {name.removeprefix(prefix).lower(): value for name, value in DEFAULT_MODE_ENV.items()}
+
+
+def passes_in_process(
+    models: FaceModels,
+    config: PipelineConfig,
+    checks: LivenessConfig,
+    frames: list[bytes],
+    action: Action,
+    templates: list[np.ndarray | None],
+) -> bool:
+    """Whether the default-mode app accepts ``frames`` as the answer to ``action`` from a user
+    enrolled with any of ``templates``: enough usable frames, every liveness check (the
+    replay check aside: each user gets each capture once), the match threshold."""
+    result = embed_frames(models, frames, config, keep=8, evidence=True)
+    if result.embedding is None or result.used < Settings().face_verify_min_frames:
+        return False
+    if not evaluate_liveness(result.evidence, action, [], checks).passed:
+        return False
+    threshold = Settings().face_match_threshold
+    return all(
+        template is not None and cosine_similarity(template, result.embedding) >= threshold
+        for template in templates
+    )
 
 
 def config_match_threshold() -> float:

@@ -22,7 +22,12 @@ from face_auth.face_pipeline.models import (
     provision_onnx_detectors,
     provision_onnx_facenet,
 )
-from face_auth.face_pipeline.pipeline import analyse_frame, analyse_rgb, embed_frames
+from face_auth.face_pipeline.pipeline import (
+    analyse_frame,
+    analyse_rgb,
+    embed_and_judge,
+    embed_frames,
+)
 from face_auth.face_pipeline.results import (
     REASONS,
     EmbeddingResult,
@@ -50,6 +55,7 @@ __all__ = [
     "decode_image",
     "detect_faces",
     "detect_faces_batch",
+    "embed_and_judge",
     "embed_faces",
     "embed_frames",
     "l2_normalize",

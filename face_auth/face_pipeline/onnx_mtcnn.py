@@ -81,8 +81,10 @@ class OnnxMTCNN:
         """Faces (box xywh, confidence, keypoints) in one image, or one list per image."""
         is_batch = isinstance(image, list)
         images = list(image) if is_batch else [image]
-        padded, shapes, pad_param = mn.pad_stack_np([np.asarray(img) for img in images])
-        normalized = mn.normalize_images(padded)
+        padded, shapes, pad_param = mn.pad_stack_np(
+            [np.asarray(img, dtype=np.float32) for img in images]
+        )
+        normalized = mn.normalize_images_in_place(padded)  # a fresh array: ours to change
         try:
             bboxes = self._pnet_stage(
                 normalized, shapes, min_face_size, scale_factor, threshold_pnet, nms_pnet1,

@@ -25,6 +25,7 @@ from face_auth.face_pipeline import (
     cosine_similarity,
     detect_faces,
     detect_faces_batch,
+    embed_and_judge,
     embed_faces,
     embed_frames,
     l2_normalize,
@@ -331,6 +332,37 @@ def test_embed_frames_equals_frame_by_frame_analysis(
         assert result.embeddings is not None
         expected = embed_faces(face_models.embedder, np.stack(crops))
         np.testing.assert_allclose(result.embeddings, expected, atol=1e-5)
+
+
+def test_embed_and_judge_embeds_as_embed_frames_and_judges_the_same_evidence(
+    face_models: FaceModels, mixed_frames: list[np.ndarray]
+) -> None:
+    """The liveness judge gets the request's evidence (run beside FaceNet) and its verdict
+    comes back with the embedding embed_frames makes; a judge that raises stops the call."""
+    data = [jpeg(frame) for frame in mixed_frames[:-1]]
+    config = PipelineConfig()
+    expected = embed_frames(face_models, data, config, keep=4, evidence=True)
+    seen: list[list[object]] = []
+
+    def judge(evidence: list[object]) -> str:
+        seen.append(evidence)
+        return "verdict"
+
+    result, verdict = embed_and_judge(face_models, data, config, judge, keep=4)
+    assert verdict == "verdict"
+    assert seen == [result.evidence]
+    assert [e.index for e in result.evidence] == [e.index for e in expected.evidence]
+    assert [e.phash for e in result.evidence] == [e.phash for e in expected.evidence]
+    assert result.frames == expected.frames
+    assert result.used == expected.used == 4
+    assert result.embedding is not None and expected.embedding is not None
+    np.testing.assert_allclose(result.embedding, expected.embedding, atol=1e-6)
+
+    def refuse(evidence: list[object]) -> str:
+        raise RuntimeError("refused")
+
+    with pytest.raises(RuntimeError, match="refused"):
+        embed_and_judge(face_models, data, config, refuse, keep=4)
 
 
 def test_prewhitening_separates_people_better_than_unit_scaled_bgr(

@@ -13,6 +13,13 @@ from face_auth.data_access import AuditRepository
 from face_auth.data_access.liveness_repository import ChallengeRepository, FrameHashRepository
 from face_auth.entity import SessionClaims
 from face_auth.exception import ChallengeRefused, ErrorCode
+from face_auth.face_pipeline import (
+    EmbeddingResult,
+    FaceModels,
+    PipelineConfig,
+    embed_and_judge,
+    embed_frames,
+)
 from face_auth.face_pipeline.liveness import (
     ACTIONS,
     INSTRUCTIONS,
@@ -174,6 +181,26 @@ class LivenessService:
     def forget(self, user_id: str) -> None:
         """Drop what is remembered of the user's frames (their biometric data is deleted)."""
         self._hashes.delete_for_user(user_id)
+
+    def embed(
+        self,
+        models: FaceModels,
+        pipeline: PipelineConfig,
+        frames: Sequence[bytes],
+        *,
+        user_id: str,
+        step: str,
+        action: Action | None,
+        keep: int,
+    ) -> tuple[EmbeddingResult, LivenessResult | None]:
+        """The frames' embedding (the ``keep`` most frontal) and, with liveness on, their
+        verdict: judged while FaceNet runs (face_pipeline.embed_and_judge)."""
+        if not self._policy.enabled:
+            return embed_frames(models, frames, pipeline, keep=keep), None
+        return embed_and_judge(
+            models, frames, pipeline,
+            lambda evidence: self.judge(user_id, step, action, evidence), keep=keep,
+        )  # fmt: skip
 
     def judge(
         self, user_id: str, step: str, action: Action | None, evidence: Sequence[FrameEvidence]

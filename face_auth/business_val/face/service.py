@@ -39,7 +39,6 @@ from face_auth.face_pipeline import (
     FaceModels,
     FrameResult,
     PipelineConfig,
-    embed_frames,
 )
 from face_auth.face_pipeline.liveness import LivenessResult
 from face_auth.logger import get_logger, log_event
@@ -494,13 +493,12 @@ class FaceService:
             )
         live = self._liveness.policy.enabled
         action = self._liveness.redeem(claims, nonce) if live else None
-        result = embed_frames(self._models, frames, self._pipeline, keep=self._policy.frames,
-                              evidence=live)  # fmt: skip
+        result, verdict = self._liveness.embed(self._models, self._pipeline, frames,
+                                               user_id=claims.sub, step=step, action=action,
+                                               keep=self._policy.frames)  # fmt: skip
         self._observer.pipeline_timings(result.timings)
-        if live:
-            verdict = self._liveness.judge(claims.sub, step, action, result.evidence)
-            if not verdict.passed:
-                self._liveness_refused(claims, step, result, required, verdict)
+        if verdict is not None and not verdict.passed:
+            self._liveness_refused(claims, step, result, required, verdict)
         if result.used < required or result.embedding is None:
             self._observer.login_attempt(step, "rejected")
             raise FaceRejected(

@@ -43,7 +43,7 @@ from face_auth.exception import (
     InvalidInput,
     LivenessFailed,
 )
-from face_auth.face_pipeline import EmbeddingResult, FaceModels, PipelineConfig, embed_frames
+from face_auth.face_pipeline import EmbeddingResult, FaceModels, PipelineConfig
 from face_auth.logger import get_logger, log_event
 from face_auth.utils import utc_now
 
@@ -309,15 +309,14 @@ class IdentifyService:
                 "A liveness challenge is required: ask for one and send its nonce with the frames.",
             )
         action = self._liveness.redeem(principal, nonce) if live else None
-        result = embed_frames(self._models, frames, self._pipeline, keep=self._face.frames,
-                              evidence=live)  # fmt: skip
+        result, verdict = self._liveness.embed(self._models, self._pipeline, frames,
+                                               user_id=principal.sub, step=STEP, action=action,
+                                               keep=self._face.frames)  # fmt: skip
         self._observer.pipeline_timings(result.timings)
         required = self._face.verify_min_frames
-        if live:
-            verdict = self._liveness.judge(principal.sub, STEP, action, result.evidence)
-            if not verdict.passed:
-                decision = FaceDecision.refused(result, required, liveness=verdict)
-                raise LivenessFailed(decision, verdict.message)
+        if verdict is not None and not verdict.passed:
+            decision = FaceDecision.refused(result, required, liveness=verdict)
+            raise LivenessFailed(decision, verdict.message)
         if result.used < required or result.embedding is None:
             decision = FaceDecision.refused(result, required)
             raise FaceRejected(
