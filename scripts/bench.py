@@ -21,7 +21,9 @@ In one run, on the same 8 camera-like 640x480 JPEG frames made from the pinned d
    the dataset's photos (tests/liveness_data.py), which the single-picture texture check
    exists to refuse: for these runs only, FACE_AUTH_LIVENESS_TEXTURE_CHECK=false (as the
    browser and image tests do; the default stays on). Every other check runs, the replay
-   memory included: a user never gets the same rendered capture twice;
+   memory included. Only captures the app would accept are sent: each is checked in this
+   process first (usable frames, liveness, match), and a user gets only captures that the
+   replay check passes against what that user sent before;
 5. start-up to ``/readyz`` (``startup_s``), peak RSS of each app process, and the size of the
    ``face-auth:latest`` image when the container engine has one.
 
@@ -40,7 +42,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -54,12 +56,20 @@ from app import load_face_models, pipeline_config  # noqa: E402
 from face_auth.business_val import PasswordHasher  # noqa: E402
 from face_auth.config import Settings  # noqa: E402
 from face_auth.face_pipeline import (  # noqa: E402
+    EmbeddingResult,
     FaceModels,
     PipelineConfig,
     cosine_similarity,
     embed_frames,
 )
-from face_auth.face_pipeline.liveness import Action, LivenessConfig, evaluate_liveness  # noqa: E402
+from face_auth.face_pipeline.liveness import (  # noqa: E402
+    Action,
+    FrameEvidence,
+    FrameSignature,
+    LivenessConfig,
+    check_replay,
+    evaluate_liveness,
+)
 from face_auth.model_store import (  # noqa: E402
     default_cache_dir,
     download_sdist,
@@ -94,8 +104,9 @@ TARGET_IDENTIFY_SEARCH_MS = 20.0  # issue 28: 100,000 templates, one core
 IDENTIFY_TEMPLATES = 100_000
 
 # The default path: head turns rendered from this many photos of PERSON (one for enrollment),
-# at these peak angles, so that no user answers two challenges with one capture.
-DEFAULT_PHOTOS = 7
+# at these peak angles: enough captures (~100) that each user can answer ~25 challenges
+# without sending frames the app's replay check finds in what they sent before.
+DEFAULT_PHOTOS = 12
 TURN_PEAKS = (21.0, 23.5, 26.0)
 CAPTURE_FRAMES = 12
 # A rendered photo's turn is what the single-picture check refuses (see the docstring).
@@ -386,23 +397,45 @@ def face_successes(base_url: str) -> float:
 # --- the default path: challenges answered with rendered head turns ---------------------------
 
 
+@dataclass(frozen=True)
+class Capture:
+    """A rendered head turn, and its frames' evidence without pixels (for the replay check)."""
+
+    frames: list[bytes]
+    evidence: list[FrameEvidence]
+
+    def signatures(self) -> list[FrameSignature]:
+        return [signature for frame in self.evidence if (signature := frame.signature())]
+
+
 @dataclass
 class TurnPool:
-    """Rendered 12-frame head turns by action, and which ones each user has sent (the app
-    refuses a user's frames too close to ones they sent in the last 24 h)."""
+    """Rendered 12-frame head turns by action, and what each user has sent: the app refuses
+    a capture when half its frames are too close to ones the user sent in the last 24 h
+    (check_replay), so a user gets only captures that pass that check against what they
+    sent (a capture sent before fails it)."""
 
-    enroll: dict[Action, list[bytes]]
-    captures: dict[Action, list[list[bytes]]]
-    used: dict[tuple[str, Action], int] = field(default_factory=dict)
+    enroll: dict[Action, Capture]
+    captures: dict[Action, list[Capture]]
+    checks: LivenessConfig
+    sent: dict[str, list[FrameSignature]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def next_for(self, email: str, action: Action) -> list[bytes] | None:
-        """A capture of ``action`` this user has not sent, or None when they have all gone."""
+    def enroll_for(self, email: str, action: Action) -> list[bytes]:
         with self.lock:
-            index = self.used.get((email, action), 0)
-            self.used[(email, action)] = index + 1
-        captures = self.captures[action]
-        return captures[index] if index < len(captures) else None
+            capture = self.enroll[action]
+            self.sent.setdefault(email, []).extend(capture.signatures())
+        return capture.frames
+
+    def next_for(self, email: str, action: Action) -> list[bytes] | None:
+        """A capture of ``action`` the replay check lets this user send, or None."""
+        with self.lock:
+            seen = self.sent.setdefault(email, [])
+            for capture in self.captures[action]:
+                if check_replay(capture.evidence, seen, self.checks).passed:
+                    seen.extend(capture.signatures())
+                    return capture.frames
+        return None
 
 
 def render_turn(subject: LiveSubject, action: Action, peak: float, seed: int) -> list[bytes]:
@@ -429,27 +462,33 @@ def turn_pool(models: FaceModels, config: PipelineConfig, dataset: Path) -> Turn
         and cosine_similarity(reference, embedding) >= config_match_threshold()
     ]
     actions = list(Action)
-    enroll = {action: render_turn(subjects[0], action, TURN_PEAKS[-1], 1) for action in actions}
-    templates = [
-        embed_frames(models, frames, config, keep=8).embedding for frames in enroll.values()
-    ]
     checks = LivenessConfig.from_settings(Settings(**default_mode_settings()))
-    captures: dict[Action, list[list[bytes]]] = {}
+    enroll, templates = {}, []
+    for action in actions:
+        frames = render_turn(subjects[0], action, TURN_PEAKS[-1], 1)
+        result = embed_frames(models, frames, config, keep=8, evidence=True)
+        enroll[action] = capture_of(frames, result)
+        templates.append(result.embedding)
+    captures: dict[Action, list[Capture]] = {}
     refused = 0
     for action in actions:
-        rendered = [
-            render_turn(subject, action, peak, seed)
-            for seed, (subject, peak) in enumerate((s, p) for p in TURN_PEAKS for s in matching)
-        ]
-        captures[action] = [
-            frames for frames in rendered
-            if passes_in_process(models, config, checks, frames, action, templates)
-        ]  # fmt: skip
-        refused += len(rendered) - len(captures[action])
+        for seed, (subject, peak) in enumerate((s, p) for p in TURN_PEAKS for s in matching):
+            frames = render_turn(subject, action, peak, seed)
+            result = embed_frames(models, frames, config, keep=8, evidence=True)
+            if passes_in_process(result, action, checks, templates):
+                captures.setdefault(action, []).append(capture_of(frames, result))
+            else:
+                refused += 1
     kept = {action.value: len(frames) for action, frames in captures.items()}
     print(f"  rendered turns kept (the app's checks pass them in process): {kept}; {refused}"
           " refused, not sent", file=sys.stderr, flush=True)  # fmt: skip
-    return TurnPool(enroll, captures)
+    return TurnPool(enroll, captures, checks)
+
+
+def capture_of(frames: list[bytes], result: EmbeddingResult) -> Capture:
+    """The capture with its frames' evidence, the pixels dropped (only signatures are used)."""
+    evidence = [replace(frame, patch=None, backdrop=None) for frame in result.evidence]
+    return Capture(frames, evidence)
 
 
 def default_mode_settings() -> dict[str, object]:
@@ -459,24 +498,23 @@ def default_mode_settings() -> dict[str, object]:
 
 
 def passes_in_process(
-    models: FaceModels,
-    config: PipelineConfig,
-    checks: LivenessConfig,
-    frames: list[bytes],
+    result: EmbeddingResult,
     action: Action,
+    checks: LivenessConfig,
     templates: list[np.ndarray | None],
 ) -> bool:
-    """Whether the default-mode app accepts ``frames`` as the answer to ``action`` from a user
-    enrolled with any of ``templates``: enough usable frames, every liveness check (the
-    replay check aside: each user gets each capture once), the match threshold."""
-    result = embed_frames(models, frames, config, keep=8, evidence=True)
-    if result.embedding is None or result.used < Settings().face_verify_min_frames:
+    """Whether the default-mode app accepts a capture (``result``: embedded as the app does,
+    with evidence) as the answer to ``action`` from a user enrolled with any of
+    ``templates``: enough usable frames, every liveness check (the replay check is the
+    pool's, per user), the match threshold."""
+    settings = Settings()
+    if result.embedding is None or result.used < settings.face_verify_min_frames:
         return False
     if not evaluate_liveness(result.evidence, action, [], checks).passed:
         return False
-    threshold = Settings().face_match_threshold
     return all(
-        template is not None and cosine_similarity(template, result.embedding) >= threshold
+        template is not None
+        and cosine_similarity(template, result.embedding) >= settings.face_match_threshold
         for template in templates
     )
 
@@ -493,7 +531,9 @@ def answer_challenge(
     why it could not be answered (no unused capture left for this user)."""
     issued = account.challenge()
     action = Action(str(issued["action"]))
-    frames = pool.enroll[action] if enroll else pool.next_for(account.email, action)
+    frames = (
+        pool.enroll_for(account.email, action) if enroll else pool.next_for(account.email, action)
+    )
     if frames is None:
         return f"no unused {action.value} capture left"
     return account.post_frames(step, frames, str(issued["nonce"]))
@@ -556,6 +596,7 @@ class LoadRun:
     errors: Counter[str] = field(default_factory=Counter)
     login_latency: Series = field(default_factory=lambda: Series("full login under load"))
     healthz: Series = field(default_factory=lambda: Series("GET /healthz during the load run"))
+    cpu: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, seconds: float | None, error: str | None) -> None:
@@ -569,6 +610,38 @@ class LoadRun:
     def spent(self) -> bool:
         with self.lock:
             return self.logins + sum(self.errors.values()) >= MAX_LOAD_LOGINS
+
+    def cpu_ms_per_login(self) -> str:
+        """Where a login's CPU went: the app, the database, the bench's clients (ms each)."""
+        logins = max(self.logins, 1)
+        return ", ".join(
+            f"{name} {seconds * 1000 / logins:.0f}" for name, seconds in self.cpu.items()
+        )
+
+
+def _process_cpu_seconds(stat: Path) -> tuple[int, float]:
+    """(parent pid, user + system seconds) from a /proc/<pid>/stat file."""
+    fields = stat.read_text().rpartition(")")[2].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(app_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the app, its child processes (the embedded database) and
+    this process (the clients)."""
+    children = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent, seconds = _process_cpu_seconds(stat)
+        except (OSError, ValueError, IndexError):  # gone meanwhile
+            continue
+        if parent == app_pid:
+            children += seconds
+    mine = os.times()
+    return {
+        "app": _process_cpu_seconds(Path(f"/proc/{app_pid}/stat"))[1],
+        "database": children,
+        "clients": mine.user + mine.system,
+    }
 
 
 def error_kind(response: httpx.Response) -> str:
@@ -645,10 +718,13 @@ def probe_healthz(base_url: str, deadline: float, run: LoadRun) -> None:
             run.record(None, f"healthz: {status}")
 
 
-def load_run(base_url: str, emails: list[str], login: Login, seconds: float) -> LoadRun:
+def load_run(app: RunningApp, emails: list[str], login: Login, seconds: float) -> LoadRun:
     """One client thread per user doing full logins until the deadline, plus a /healthz
-    probe; every thread is joined within the deadline plus a grace period."""
+    probe; every thread is joined within the deadline plus a grace period. The CPU the app,
+    its database and the clients used meanwhile is recorded."""
+    base_url = app.base_url
     run = LoadRun()
+    before = cpu_seconds(app.process.pid)
     deadline = time.monotonic() + seconds
     threads = [
         threading.Thread(target=login_client, args=(base_url, email, login, deadline, run))
@@ -661,6 +737,8 @@ def load_run(base_url: str, emails: list[str], login: Login, seconds: float) -> 
     for thread in threads:
         thread.join(timeout=max(0.0, deadline - time.monotonic()) + LOAD_GRACE_SECONDS)
     run.seconds = time.perf_counter() - started
+    after = cpu_seconds(app.process.pid)
+    run.cpu = {name: after[name] - before[name] for name in after}
     return run
 
 
@@ -701,7 +779,7 @@ def measure_app(
         print(f"  app 2: load run, {clients} clients, {seconds:.0f} s", file=sys.stderr)
         before = face_successes(app.base_url)
         load = load_run(
-            app.base_url, emails[1:], lambda account: full_login(account, frames.verify), seconds
+            app, emails[1:], lambda account: full_login(account, frames.verify), seconds
         )
         counted = face_successes(app.base_url) - before
         memory = memory_mb(app.process.pid)
@@ -732,9 +810,7 @@ def measure_default_app(
             print(f"  default app 2: verifications refused: {dict(refused)}", file=sys.stderr)
         print(f"  default app 2: load run, {clients} clients, {seconds:.0f} s", file=sys.stderr)
         before = face_successes(app.base_url)
-        run = load_run(
-            app.base_url, emails[1:], lambda account: full_default_login(account, pool), seconds
-        )
+        run = load_run(app, emails[1:], lambda account: full_default_login(account, pool), seconds)
         run.login_latency.name = "full login under load, default (challenge)"
         run.healthz.name = "GET /healthz during the default load run"
         counted = face_successes(app.base_url) - before
@@ -943,6 +1019,7 @@ def print_figures(
         f" {summary.rss_mb_default:.0f} MB; load run: {live.logins} full logins in"
         f" {live.seconds:.1f} s ({summary.logins_per_s_default:.2f}/s),"
         f" {summary.load_errors_default} errors {dict(live.errors) or ''};"
+        f" CPU ms per login: {live.cpu_ms_per_login()};"
         f" face successes counted {default.writes_counted:.0f} (clients saw"
         f" {default.writes_expected})"
         f"\nfirst verification after start-up: {app.first_verify * 1000:.0f} ms"
@@ -951,7 +1028,7 @@ def print_figures(
         f" RSS at the end {app.memory['VmRSS']:.0f} MB"
         f"\nload run: {load.logins} full logins in {load.seconds:.1f} s"
         f" ({summary.logins_per_s:.2f}/s), {summary.load_errors} errors"
-        f" {dict(load.errors) or ''}"
+        f" {dict(load.errors) or ''}; CPU ms per login: {load.cpu_ms_per_login()}"
         f"\nface successes the app counted during the load run: {app.writes_counted:.0f}"
         f" (the clients saw {app.writes_expected})"
     )
