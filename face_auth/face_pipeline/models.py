@@ -5,6 +5,7 @@ Keras FaceNet), the reference the conversions are checked against. The conversio
 install time (``provision_onnx_facenet``, ``provision_onnx_detectors``,
 ``provision_int8_facenet``); with ``int8`` the "onnx" engine runs FaceNet's INT8 quantisation."""
 
+import importlib.util
 import os
 import time
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from face_auth.face_pipeline.decode import decode_image
 from face_auth.face_pipeline.detect import FaceDetector, detect_faces_batch
 from face_auth.face_pipeline.embed import EmbeddingModel
 from face_auth.face_pipeline.landmarks import (
+    LANDMARK_BATCH,
     LANDMARK_INPUT,
     LandmarkModel,
     load_landmark_model,
@@ -70,6 +72,11 @@ class FaceModels:
 
 def _configure_tensorflow(intra_op_threads: int | None, inter_op_threads: int | None) -> None:
     """Thread limits must be set before TensorFlow runs its first op in the process."""
+    if importlib.util.find_spec("tensorflow") is None:
+        raise ModelLoadError(
+            "This needs TensorFlow and the reference models, the install-time tools: pip "
+            "install -r requirements-ml.txt (the image has only what serving needs)."
+        )
     import tensorflow as tf  # noqa: PLC0415 - only after the environment is set
 
     threading = tf.config.threading
@@ -127,8 +134,8 @@ WARM_BATCH_SIZES = range(1, 9)
 # batch (detect_faces_batch) at the default detector_min_face_px.
 WARM_FRAME_SHAPE = (480, 640, 3)
 WARM_FRAMES = 8
-# The landmark model takes a challenge's frames' faces at once (12 by default), or one.
-WARM_LANDMARK_BATCHES = (1, 12)
+# The landmark model takes a challenge's frames' faces LANDMARK_BATCH at a time, or fewer.
+WARM_LANDMARK_BATCHES = (1, LANDMARK_BATCH)
 # The input each of mtcnn 1.0's networks takes (PNet any size: its smallest pyramid level).
 _MTCNN_INPUT_SIDE = {"StagePNet": 12, "StageRNet": 24, "StageONet": 48}
 WARM_SEED = 14

@@ -177,6 +177,17 @@ def test_builder_installs_what_make_installs_then_bakes_the_models(builder: Stag
     assert earlier.env().get("FACE_AUTH_MODELS_DIR") == "/opt/models"
 
 
+def test_the_venv_the_image_runs_has_the_serving_requirements_only(builder: Stage) -> None:
+    """TensorFlow and the other install-time tools (requirements-ml.txt) go to /opt/tools,
+    which the runtime stage does not copy: the app serves on ONNX Runtime (issue 25)."""
+    commands = [part for run in builder.values("RUN") for part in run.split("&&")]
+    serving = [part for part in commands if "/opt/venv/bin/pip install" in part]
+    files = {name for part in serving for name in re.findall(r"-r\s+(\S+)", part)}
+    assert files == {"requirements.txt"}
+    assert "tensorflow" not in (ROOT / "requirements.txt").read_text()
+    assert "tensorflow==" in (ROOT / "requirements-ml.txt").read_text()
+
+
 def test_runtime_copies_venv_models_and_app_side_by_side(runtime: Stage) -> None:
     copies = runtime.values("COPY")
     assert any(c.split()[-2:] == ["/opt/venv", "/opt/venv"] for c in copies)

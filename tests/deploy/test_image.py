@@ -196,6 +196,17 @@ def test_ready_and_the_healthcheck_passes_inside(first_run: Container, config: I
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+def test_the_image_serves_without_the_install_time_tools(first_run: Container) -> None:
+    """The models were converted in the builder; the image has ONNX Runtime, not TensorFlow
+    and the reference models (issue 25), and is ready all the same (the test above)."""
+    tools = ("tensorflow", "tf_keras", "deepface", "mtcnn", "tf2onnx", "onnx")
+    probe = f"import importlib.util as u; print([m for m in {tools!r} if u.find_spec(m)])"
+    found = first_run.exec(["python", "-c", probe])
+    assert found.returncode == 0, found.stdout + found.stderr
+    assert found.stdout.strip() == "[]", found.stdout
+    assert first_run.exec(["python", "-c", "import onnxruntime"]).returncode == 0
+
+
 def test_sign_up_enrollment_and_face_sign_in_over_http(
     first_run: Container, account: Account, jerry: list[LiveSubject]
 ) -> None:
