@@ -104,10 +104,11 @@ TARGET_IDENTIFY_SEARCH_MS = 20.0  # issue 28: 100,000 templates, one core
 IDENTIFY_TEMPLATES = 100_000
 
 # The default path: head turns rendered from this many photos of PERSON (one for enrollment),
-# at these peak angles: enough captures (~100) that each user can answer ~25 challenges
-# without sending frames the app's replay check finds in what they sent before.
-DEFAULT_PHOTOS = 12
-TURN_PEAKS = (20.0, 22.0, 24.0, 26.0)
+# at these peak angles: enough captures (~100 the app accepts, from ~15 photos) that each user
+# can answer ~30 challenges without sending frames the app's replay check finds in what they
+# sent before (the near-frontal frames of one photo's turns look alike, whatever the action).
+DEFAULT_PHOTOS = 20
+TURN_PEAKS = (21.0, 25.0)
 CAPTURE_FRAMES = 12
 # A rendered photo's turn is what the single-picture check refuses (see the docstring).
 DEFAULT_MODE_ENV = {"FACE_AUTH_LIVENESS": "challenge", "FACE_AUTH_LIVENESS_TEXTURE_CHECK": "false"}
