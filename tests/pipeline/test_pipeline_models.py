@@ -18,6 +18,7 @@ from face_auth.face_pipeline import (
     EmbeddingResult,
     FaceDetection,
     FaceModels,
+    ModelLoadError,
     PipelineConfig,
     ReasonCode,
     analyse_frame,
@@ -29,6 +30,7 @@ from face_auth.face_pipeline import (
     embed_faces,
     embed_frames,
     l2_normalize,
+    load_models,
     mean_embedding,
     prewhiten,
 )
@@ -414,3 +416,20 @@ def test_warm_up_frames_run_all_three_mtcnn_networks_and_find_no_face(
     found = detect_faces_batch(detector, warm_up_frames(), PipelineConfig())
     assert found == [[]] * len(found) == [[]] * 8
     assert min(batches["rnet"]) > 8 and min(batches["onet"]) > 0
+
+
+def test_the_tensorflow_engine_says_what_to_install_where_tensorflow_is_missing(
+    models_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The image serves without TensorFlow; asking it for the reference engine (or a tool that
+    converts) names requirements-ml.txt instead of failing on an import."""
+    import importlib.util  # noqa: PLC0415
+
+    found = importlib.util.find_spec
+
+    def find_spec(name: str, *args: object) -> object:
+        return None if name == "tensorflow" else found(name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    with pytest.raises(ModelLoadError, match=r"requirements-ml\.txt"):
+        load_models(models_dir, engine="tensorflow", warm_up=False)
