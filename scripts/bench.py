@@ -788,16 +788,21 @@ def measure_app(
 
 
 def measure_default_app(
-    workdir: Path, pool: TurnPool, reps: int, load: tuple[int, float]
+    workdir: Path,
+    pool: TurnPool,
+    reps: int,
+    load: tuple[int, float],
+    extra_env: dict[str, str] | None = None,
 ) -> AppFigures:
     """measure_app in the default liveness mode, on a data dir of its own."""
     clients, seconds = load
     home = workdir / "default"
     home.mkdir()
-    with started_app(home, "enroll", DEFAULT_MODE_ENV) as (app, _):
+    env = {**DEFAULT_MODE_ENV, **(extra_env or {})}
+    with started_app(home, "enroll", env) as (app, _):
         print("  default app 1: registering and enrolling users", file=sys.stderr, flush=True)
         emails = enroll_users_default(app.base_url, clients + 1, pool)
-    with started_app(home, "measure", DEFAULT_MODE_ENV) as (app, startup):
+    with started_app(home, "measure", env) as (app, startup):
         print("  default app 2: verifications with a challenge", file=sys.stderr, flush=True)
         verify = Series("(e) HTTP verify, default (challenge, 12 frames)")
         login = Series("HTTP password step (default app)")
@@ -1038,8 +1043,9 @@ def print_figures(
         print(f"  {target:<48} {measured:<32} {'met' if met else 'NOT met'}")
 
 
-def print_app_only(app: AppFigures, extra_env: dict[str, str]) -> None:
-    """--app-only: the app's rows and figures, and a last line of its key=value pairs."""
+def print_app_only(app: AppFigures, extra_env: dict[str, str], label: str = "app_only") -> None:
+    """--app-only (--default-only): the app's rows and figures, and a last line of its
+    key=value pairs."""
     load = app.load
     rows = [app.verify, app.login, load.login_latency, load.healthz]
     print(f"\napp under test run with: {extra_env}\nmachine: {machine()}\n")
@@ -1048,8 +1054,9 @@ def print_app_only(app: AppFigures, extra_env: dict[str, str]) -> None:
             print(series.row())
     ratio = app.first_verify * 1000 / app.verify.p50_ms
     writes_match = app.writes_counted == app.writes_expected
+    print(f"CPU ms per login: {load.cpu_ms_per_login()}; start-up {app.startup_seconds:.1f} s")
     print(
-        f"app_only p50_http_ms={app.verify.p50_ms:.0f} first_call_ratio={ratio:.2f} "
+        f"{label} p50_http_ms={app.verify.p50_ms:.0f} first_call_ratio={ratio:.2f} "
         f"rss_mb={app.memory['VmHWM']:.0f} logins_per_s={load.logins / load.seconds:.2f} "
         f"load_errors={sum(load.errors.values())} writes_match={writes_match} "
         f"healthz_p99_ms={load.healthz.p_ms(0.99):.1f}"
@@ -1075,6 +1082,12 @@ def main() -> None:
         help="only the app's figures (HTTP, first call, load, RSS): no DeepFace rounds, to compare"
         " app settings quickly",
     )
+    parser.add_argument(
+        "--default-only",
+        action="store_true",
+        help="only the default path's app figures (challenge mode, with --app-env applied):"
+        " no DeepFace rounds, no liveness-off app",
+    )
     args = parser.parse_args()
     extra_env = dict(item.split("=", 1) for item in args.app_env)
 
@@ -1087,6 +1100,11 @@ def main() -> None:
         frames = camera_frames(models, config, workdir)
         # The app first: a broken app fails fast, before the long DeepFace rounds.
         load = (args.load_clients, args.load_seconds)
+        if args.default_only:
+            pool = turn_pool(models, config, workdir / "dataset")
+            default = measure_default_app(workdir, pool, args.reps, load, extra_env)
+            print_app_only(default, {**DEFAULT_MODE_ENV, **extra_env}, "default_only")
+            return
         app = measure_app(workdir, frames, args.reps, load, extra_env)
         if args.app_only:
             print_app_only(app, extra_env)

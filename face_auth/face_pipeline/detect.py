@@ -1,6 +1,8 @@
 """MTCNN detection and the one-usable-face rule."""
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import cv2
@@ -72,6 +74,52 @@ def _parse_all(
     return sorted(faces, key=lambda face: face.confidence, reverse=True)
 
 
+# mtcnn's pyramid: each level is this much smaller than the one before it.
+PYRAMID_SCALE_FACTOR = 0.709
+
+
+@dataclass(frozen=True)
+class FirstSearch:
+    """The first search: PNet skips the ``skipped_levels`` largest levels of the pyramid,
+    so it finds faces of ``min_face_px`` and up only."""
+
+    skipped_levels: int
+    min_face_px: float
+
+
+def first_search(detector: FaceDetector, config: PipelineConfig) -> FirstSearch | None:
+    """The coarse first search ``config`` asks for, when the detector can skip levels
+    (OnnxMTCNN; mtcnn 1.0 cannot: it searches once). Level k finds faces of
+    ``detector_min_face_px / 0.709**k`` and up (40, 56, 80, 112 ... px); the levels under
+    ``detector_coarse_min_face_px`` are skipped (a 2 % tolerance keeps the 79.6 px level
+    for 80)."""
+    coarse, fine = config.detector_coarse_min_face_px, max(config.detector_min_face_px, 1)
+    if coarse <= fine or not getattr(detector, "skips_levels", False):
+        return None
+    levels = math.ceil(math.log(coarse / fine) / -math.log(PYRAMID_SCALE_FACTOR) - 0.05)
+    return FirstSearch(levels, fine / PYRAMID_SCALE_FACTOR**levels)
+
+
+def settled_by(faces: list[FaceDetection], searched_px: float, config: PipelineConfig) -> bool:
+    """Whether a search for faces of ``searched_px`` and up has found all that select_face
+    needs: a confident main face so large that a face able to compete with it (a quarter of
+    its area, is_competitor) is ``searched_px`` or more. Else the frame is searched again,
+    down to ``detector_min_face_px``: its main face is small, or there is none."""
+    confident = [face for face in faces if face.confidence >= config.min_confidence]
+    if not confident:
+        return False
+    main = max(confident, key=box_area)
+    return math.sqrt(config.competitor_min_area_ratio * box_area(main)) >= searched_px
+
+
+def _search(
+    detector: FaceDetector, image: np.ndarray | list[np.ndarray], search: FirstSearch | None
+) -> Any:
+    if search is None:
+        return detector.detect_faces(image)
+    return detector.detect_faces(image, skip_levels=search.skipped_levels)
+
+
 def detect_faces(
     detector: FaceDetector, rgb: np.ndarray, config: PipelineConfig
 ) -> list[FaceDetection]:
@@ -81,31 +129,63 @@ def detect_faces(
     then gets levels under 12 px and the error is swallowed), so it always runs with its
     default of 20 px; to skip faces under ``detector_min_face_px`` (and save time) the image
     is shrunk by ``20 / detector_min_face_px`` instead, and the results scaled back.
+
+    With ``detector_coarse_min_face_px``, a first search skips the pyramid's levels for
+    smaller faces (first_search: a quarter of PNet's pixels). Its proposals at the levels
+    it keeps are the full search's, so it finds the faces the full search finds there. A
+    frame it does not settle (``settled_by``: no face, or a main face under twice its size)
+    is searched in full, and gets the faces of that search.
     """
     image = _detector_input(rgb, config)
+    search = first_search(detector, config)
+    if search is not None:
+        faces = _parse_all(_search(detector, image, search), rgb, image)
+        if settled_by(faces, search.min_face_px, config):
+            return faces
     return _parse_all(detector.detect_faces(image), rgb, image)
+
+
+def _detect_by_size(
+    detector: FaceDetector,
+    images: Sequence[np.ndarray],
+    inputs: Sequence[np.ndarray],
+    search: FirstSearch | None,
+) -> list[list[FaceDetection]]:
+    """Each image's faces (``inputs``: their detector inputs), one mtcnn call per size."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for index, image in enumerate(inputs):
+        groups.setdefault(image.shape, []).append(index)
+    found: list[list[FaceDetection]] = [[] for _ in inputs]
+    for indices in groups.values():
+        raw = _search(detector, [inputs[index] for index in indices], search)
+        for index, faces in zip(indices, raw, strict=True):
+            found[index] = _parse_all(faces, images[index], inputs[index])
+    return found
 
 
 def detect_faces_batch(
     detector: FaceDetector, images: Sequence[np.ndarray], config: PipelineConfig
 ) -> list[list[FaceDetection]]:
-    """``detect_faces`` for several RGB frames, in one mtcnn call per frame size.
+    """``detect_faces`` for several RGB frames, in one mtcnn call per frame size and search.
 
     mtcnn 1.0 takes a list of images and runs each network once per pyramid level for all
     of them (8 camera frames: ~2x faster than one call per frame). It pads images of
     different sizes to the largest one, which would change what is found in the smaller
     ones, so frames are grouped by size: each group is stacked without padding, and every
     frame gets the faces ``detect_faces`` finds in it alone (tests/pipeline checks this).
+    The frames the first search does not settle are searched in full together.
     """
     inputs = [_detector_input(rgb, config) for rgb in images]
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for index, image in enumerate(inputs):
-        groups.setdefault(image.shape, []).append(index)
-    found: list[list[FaceDetection]] = [[] for _ in inputs]
-    for indices in groups.values():
-        raw = detector.detect_faces([inputs[index] for index in indices])
-        for index, faces in zip(indices, raw, strict=True):
-            found[index] = _parse_all(faces, images[index], inputs[index])
+    search = first_search(detector, config)
+    found = _detect_by_size(detector, images, inputs, search)
+    if search is None:
+        return found
+    again = [
+        i for i, faces in enumerate(found) if not settled_by(faces, search.min_face_px, config)
+    ]
+    redone = _detect_by_size(detector, [images[i] for i in again], [inputs[i] for i in again], None)
+    for index, faces in zip(again, redone, strict=True):
+        found[index] = faces
     return found
 
 

@@ -60,6 +60,9 @@ def load_network(path: Path, threads: int | None) -> SessionNetwork:
 class OnnxMTCNN:
     """mtcnn 1.0's detector with its networks replaced by ``pnet``, ``rnet``, ``onet``."""
 
+    # detect_faces takes ``skip_levels`` (face_pipeline/detect.py's first search).
+    skips_levels = True
+
     pnet: Network
     rnet: Network
     onet: Network
@@ -77,8 +80,11 @@ class OnnxMTCNN:
         nms_rnet: float = 0.7,
         threshold_onet: float = 0.8,
         nms_onet: float = 0.7,
+        skip_levels: int = 0,
     ) -> list[Any]:
-        """Faces (box xywh, confidence, keypoints) in one image, or one list per image."""
+        """Faces (box xywh, confidence, keypoints) in one image, or one list per image.
+        ``skip_levels`` (not in mtcnn 1.0, which ignores it): PNet skips the pyramid's
+        largest levels, the ones that find the smallest faces (face_pipeline/detect.py)."""
         is_batch = isinstance(image, list)
         images = list(image) if is_batch else [image]
         padded, shapes, pad_param = mn.pad_stack_np(
@@ -88,7 +94,7 @@ class OnnxMTCNN:
         try:
             bboxes = self._pnet_stage(
                 normalized, shapes, min_face_size, scale_factor, threshold_pnet, nms_pnet1,
-                nms_pnet2,
+                nms_pnet2, skip_levels,
             )  # fmt: skip
             bboxes = self._rnet_stage(normalized, bboxes, threshold_rnet, nms_rnet)
             bboxes = self._onet_stage(normalized, bboxes, threshold_onet, nms_onet)
@@ -107,14 +113,16 @@ class OnnxMTCNN:
         threshold: float,
         nms1: float,
         nms2: float,
+        skip_levels: int,
     ) -> np.ndarray:
         """StagePNet: the pyramid (the scales of the image with the most levels, as mtcnn
-        picks them), PNet on each level, proposals, NMS per level then across levels."""
+        picks them, less the ``skip_levels`` largest), PNet on each level, proposals, NMS
+        per level then across levels."""
         groups = [
             mn.build_scale_pyramid(shape[1], shape[0], min_face_size, scale_factor)
             for shape in shapes
         ]
-        scales = groups[int(np.argmax([group.shape[0] for group in groups]))]
+        scales = groups[int(np.argmax([group.shape[0] for group in groups]))][skip_levels:]
         batch_size = normalized.shape[0]
         per_level = []
         for scale in scales:

@@ -142,12 +142,19 @@ def texture_change(source: FacePatch, target: FacePatch, triangles: np.ndarray) 
     contrast = float(np.mean(seen.std(axis=0)))
     if contrast < 1.0:
         return 0.0
-    left = []
-    for channel in range(seen.shape[1]):
-        design = np.stack([moved[:, channel], np.ones(len(moved))], axis=1)
-        coefficients, *_ = np.linalg.lstsq(design, seen[:, channel], rcond=None)
-        left.append(np.abs(seen[:, channel] - design @ coefficients))
-    return float(np.mean(left)) / contrast
+    return float(np.mean(np.abs(gain_offset_residual(moved, seen)))) / contrast
+
+
+def gain_offset_residual(moved: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """``seen`` less its least-squares fit ``gain * moved + offset``, per column (channel),
+    in float64: the closed form of a line fit (a column of ``moved`` that does not vary is
+    fitted by its mean alone, as a least-squares solver does)."""
+    moved_centred = moved - moved.mean(axis=0, dtype=np.float64)
+    seen_centred = seen - seen.mean(axis=0, dtype=np.float64)
+    spread = np.einsum("i...,i...->...", moved_centred, moved_centred)
+    covariance = np.einsum("i...,i...->...", moved_centred, seen_centred)
+    gain = np.divide(covariance, spread, out=np.zeros_like(spread), where=spread > 0)
+    return seen_centred - gain * moved_centred
 
 
 # The background: a small grey thumbnail of the whole frame, compared outside the head.
@@ -203,7 +210,5 @@ def background_change(first: Backdrop, second: Backdrop) -> float:
     shared = first.mask & second.mask
     if int(shared.sum()) < _MIN_BACKGROUND:
         return 0.0
-    a, b = _aligned(first, second)[shared], second.pixels[shared]
-    design = np.stack([a, np.ones(len(a))], axis=1)
-    coefficients, *_ = np.linalg.lstsq(design, b, rcond=None)
-    return float(np.median(np.abs(b - design @ coefficients)))
+    moved, seen = _aligned(first, second)[shared], second.pixels[shared]
+    return float(np.median(np.abs(gain_offset_residual(moved, seen))))
