@@ -39,10 +39,10 @@ class PipelineConfig:
     # Smallest face MTCNN searches for: the frame is shrunk by 20 / this before detection
     # (values under 20 act as 20); larger values make detection faster.
     detector_min_face_px: int = 40
-    # The first search skips the pyramid levels for faces under this (a quarter of PNet's
-    # pixels); only frames whose main face is too small for it to rule out a competing
-    # face (detect.settled_by) are searched in full. At or below detector_min_face_px: one
-    # search.
+    # The first search skips the pyramid levels for faces under this (56: the largest
+    # level, about half of PNet's pixels); only frames whose main face is too small for it
+    # to rule out a competing face (detect.settled_by) are searched in full. At or below
+    # detector_min_face_px: one search.
     detector_coarse_min_face_px: int = 56
     # Variance of the Laplacian of the aligned 160x160 grey face, and its mean grey level.
     min_sharpness: float = 30.0

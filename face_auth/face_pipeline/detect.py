@@ -131,10 +131,12 @@ def detect_faces(
     is shrunk by ``20 / detector_min_face_px`` instead, and the results scaled back.
 
     With ``detector_coarse_min_face_px``, a first search skips the pyramid's levels for
-    smaller faces (first_search: a quarter of PNet's pixels). Its proposals at the levels
-    it keeps are the full search's, so it finds the faces the full search finds there. A
-    frame it does not settle (``settled_by``: no face, or a main face under twice its size)
-    is searched in full, and gets the faces of that search.
+    smaller faces (first_search; the largest level alone is about half of PNet's pixels).
+    Its proposals at the levels it keeps are the full search's, so it finds the faces the
+    full search finds, mostly to the pixel (NMS across levels may keep another candidate
+    box for a face: tests/pipeline/test_detect_search.py). A frame it does not settle
+    (``settled_by``: no face, or a main face under twice its size) is searched in full, and
+    gets the faces of that search.
     """
     image = _detector_input(rgb, config)
     search = first_search(detector, config)
