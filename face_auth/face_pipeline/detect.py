@@ -105,11 +105,11 @@ def settled_by(faces: list[FaceDetection], searched_px: float, config: PipelineC
     needs: a confident main face so large that a face able to compete with it (a quarter of
     its area, is_competitor) is ``searched_px`` or more. Else the frame is searched again,
     down to ``detector_min_face_px``: its main face is small, or there is none."""
-    confident = [face for face in faces if face.confidence >= config.min_confidence]
-    if not confident:
-        return False
-    main = max(confident, key=box_area)
-    return math.sqrt(config.competitor_min_area_ratio * box_area(main)) >= searched_px
+    main = main_face(faces, config)
+    return (
+        main is not None
+        and math.sqrt(config.competitor_min_area_ratio * box_area(main)) >= searched_px
+    )
 
 
 def _search(
@@ -144,7 +144,7 @@ def detect_faces(
         faces = _parse_all(_search(detector, image, search), rgb, image)
         if settled_by(faces, search.min_face_px, config):
             return faces
-    return _parse_all(detector.detect_faces(image), rgb, image)
+    return _parse_all(_search(detector, image, None), rgb, image)
 
 
 def _detect_by_size(
@@ -209,6 +209,12 @@ def is_competitor(other: FaceDetection, main: FaceDetection, config: PipelineCon
     ) >= config.competitor_min_area_ratio * box_area(main)
 
 
+def main_face(faces: list[FaceDetection], config: PipelineConfig) -> FaceDetection | None:
+    """The largest detection at or above ``min_confidence``, or None."""
+    confident = [face for face in faces if face.confidence >= config.min_confidence]
+    return max(confident, key=box_area) if confident else None
+
+
 def select_face(faces: list[FaceDetection], config: PipelineConfig) -> FaceDetection:
     """The main face, or FrameRejected (no_face, face_too_small, two_faces).
 
@@ -217,13 +223,18 @@ def select_face(faces: list[FaceDetection], config: PipelineConfig) -> FaceDetec
     (``is_competitor``): smaller or less confident ones (background, crowd, false positives)
     are ignored.
     """
-    confident = [face for face in faces if face.confidence >= config.min_confidence]
-    if not confident:
+    main = main_face(faces, config)
+    if main is None:
         raise FrameRejected(ReasonCode.NO_FACE)
-    main = max(confident, key=box_area)
     if main.size < config.min_face_px:
         raise FrameRejected(ReasonCode.FACE_TOO_SMALL, f"{main.size}px")
-    rivals = [face for face in confident if face is not main and is_competitor(face, main, config)]
+    rivals = [
+        face
+        for face in faces
+        if face is not main
+        and face.confidence >= config.min_confidence
+        and is_competitor(face, main, config)
+    ]
     if rivals:
         raise FrameRejected(ReasonCode.TWO_FACES, f"{len(rivals) + 1} comparable faces")
     return main
