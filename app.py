@@ -3,6 +3,8 @@
 Run with `python app.py` (or `face-auth serve`).
 """
 
+import asyncio
+import contextlib
 import functools
 import sys
 from collections.abc import AsyncIterator
@@ -61,23 +63,40 @@ def load_face_models(
     )  # fmt: skip
 
 
+async def start_models_and_database(
+    settings: Settings, supervisor: DatabaseSupervisor | None
+) -> tuple[FaceModels, str]:
+    """The face models and the embedded database (when there is one), side by side: each
+    takes about half a second, and start-up to /readyz is their longer, not their sum
+    (docs/performance.md). When the models fail to load, the database is stopped again."""
+    database_start = (
+        asyncio.ensure_future(run_in_threadpool(supervisor.start)) if supervisor else None
+    )
+    try:
+        models = await run_in_threadpool(
+            load_face_models,
+            settings.models_dir,
+            settings.tf_intra_op_threads,
+            settings.face_embedder,
+            settings.face_embedder_int8,
+        )
+    except BaseException:
+        if database_start is not None and supervisor is not None:
+            with contextlib.suppress(Exception):
+                await database_start
+            await run_in_threadpool(supervisor.stop)
+        raise
+    if database_start is not None:
+        return models, await database_start
+    assert settings.mongodb_uri is not None
+    return models, settings.mongodb_uri.get_secret_value()
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    # Fail fast, before starting anything, when the weights are not installed.
-    models = await run_in_threadpool(
-        load_face_models,
-        settings.models_dir,
-        settings.tf_intra_op_threads,
-        settings.face_embedder,
-        settings.face_embedder_int8,
-    )
-    supervisor: DatabaseSupervisor | None = None
-    if settings.mongodb_uri is None:
-        supervisor = database_supervisor(settings)
-        uri = await run_in_threadpool(supervisor.start)
-    else:
-        uri = settings.mongodb_uri.get_secret_value()
+    supervisor = database_supervisor(settings) if settings.mongodb_uri is None else None
+    models, uri = await start_models_and_database(settings, supervisor)
     database = connect(uri, settings.database_name, settings.db_timeout_ms)
     try:
         await run_in_threadpool(database.ensure_indexes, settings.audit_retention_days)

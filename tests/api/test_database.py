@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from app import create_app
 from face_auth.config import Settings
 from face_auth.data_access import EmbeddedMongoServer
+from face_auth.model_store import ModelsMissingError
 from tests.support import (
     PASSWORD,
     ROOT,
@@ -60,6 +61,33 @@ def test_embedded_database_keeps_users_across_restart_and_stops_cleanly(tmp_path
         assert c.post("/api/v1/sessions", json=login, headers=csrf_headers(c)).status_code == 200
         duplicate = c.post("/api/v1/users", json=body, headers=csrf_headers(c))
         assert duplicate.status_code == 409
+
+
+def processes_using(path: Path) -> list[int]:
+    """The live processes whose command line names ``path``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(path).encode() in cmdline.read_bytes() and pid_alive(int(cmdline.parent.name)):
+                found.append(int(cmdline.parent.name))
+        except OSError:  # the process ended meanwhile
+            continue
+    return found
+
+
+def test_models_that_fail_to_load_leave_no_database_process(tmp_path: Path) -> None:
+    """The embedded database starts beside the models (app.start_models_and_database); when
+    the models cannot load, the app does not start and that database is stopped again."""
+    data_dir = tmp_path / "data"
+    settings = Settings(data_dir=data_dir, models_dir=tmp_path / "no-models", log_level="WARNING")
+    with (
+        pytest.raises(ModelsMissingError, match="face-auth models install"),
+        TestClient(create_app(settings)),
+    ):
+        pass
+    assert b"listening on 127.0.0.1" in (data_dir / "secantusd.log").read_bytes()  # it ran
+    assert processes_using(data_dir) == []
+    assert not (data_dir / "secantusd.json").exists()
 
 
 @pytest.fixture

@@ -1,9 +1,12 @@
+import warnings
+
 import pytest
 
 from face_auth.business_val.password.hashing import (
     PasswordHasher,
     common_passwords,
     password_problem,
+    unmatchable_bcrypt_hash,
 )
 
 
@@ -21,6 +24,19 @@ def test_hash_is_bcrypt_cost_12_and_verifies(hasher: PasswordHasher) -> None:
 
 def test_verify_against_unknown_user_is_false(hasher: PasswordHasher) -> None:
     assert not hasher.verify("not-a-real-password", None)
+
+
+def test_the_unknown_email_hash_is_a_bcrypt_hash_of_the_same_cost(hasher: PasswordHasher) -> None:
+    """Verifying against it must cost what a real verification does: the same scheme and cost,
+    and well formed (passlib warns about a salt with wrong padding bits and would repair it)."""
+    dummy = unmatchable_bcrypt_hash(12)
+    assert dummy.startswith("$2b$12$")
+    assert len(dummy) == len(hasher.hash("x" * 12))
+    assert not hasher.needs_rehash(dummy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not hasher.verify("not-a-real-password", dummy)
+    assert unmatchable_bcrypt_hash(12) != dummy
 
 
 def test_a_nul_byte_never_verifies_and_is_refused(hasher: PasswordHasher) -> None:
