@@ -99,6 +99,25 @@ def triangulate(points: np.ndarray) -> np.ndarray:
     return vertices[by_key[slots[inside]]].astype(np.int64).reshape(-1, 3)
 
 
+def affine_maps(dst: np.ndarray, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per triangle, the (3, 2) affine map taking ``dst``'s corners to ``src``'s
+    (``[x, y, 1] @ map``), in closed form, and which triangles are not degenerate."""
+    edges = dst[:, 1:] - dst[:, :1]  # (T, 2, 2): the corners relative to the first one
+    moved = src[:, 1:] - src[:, :1]
+    det = edges[:, 0, 0] * edges[:, 1, 1] - edges[:, 0, 1] * edges[:, 1, 0]
+    usable = np.abs(det) > _MIN_AREA
+    safe_det = np.where(usable, det, 1.0)
+    inverse = np.empty_like(edges)  # of each triangle's 2 x 2 edge matrix
+    inverse[:, 0, 0], inverse[:, 0, 1] = edges[:, 1, 1], -edges[:, 0, 1]
+    inverse[:, 1, 0], inverse[:, 1, 1] = -edges[:, 1, 0], edges[:, 0, 0]
+    inverse /= safe_det[:, None, None]
+    linear = inverse @ moved  # (T, 2, 2)
+    offset = src[:, 0] - np.einsum("ti,tij->tj", dst[:, 0], linear)
+    maps = np.concatenate([linear, offset[:, None, :]], axis=1)
+    maps[~usable] = 0.0
+    return maps, usable
+
+
 def warp_onto(
     source: FacePatch, target: FacePatch, triangles: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -106,27 +125,22 @@ def warp_onto(
     (nearest triangle on top where the mesh folds), and the mask of the pixels it covers."""
     height, width = target.pixels.shape[:2]
     dst = target.points[triangles]  # (T, 3, 2)
-    src = source.points[triangles]
-    rows = np.concatenate([dst, np.ones((*dst.shape[:2], 1))], axis=2)  # (T, 3, 3)
-    area = np.abs(np.linalg.det(rows))
-    usable = area > _MIN_AREA
-    maps = np.zeros((len(triangles), 3, 2))
-    maps[usable] = np.linalg.solve(rows[usable], src[usable])
+    maps, usable = affine_maps(dst, source.points[triangles])
     owner = np.full((height, width), -1, dtype=np.int32)
     order = np.argsort(-target.depth[triangles].mean(axis=1))
-    corners = np.round(dst).astype(np.int32)
-    for index in order[usable[order]].tolist():
-        cv2.fillConvexPoly(owner, corners[index], index)
+    drawn = order[usable[order]]
+    corners = np.round(dst).astype(np.int32)[drawn]
+    for polygon, index in zip(corners, drawn.tolist(), strict=True):
+        cv2.fillConvexPoly(owner, polygon, index)
+    covered = owner >= 0
+    coefficients = maps.reshape(-1, 6)[np.where(covered, owner, 0)]  # (H, W, 6)
     xs = np.arange(width, dtype=np.float64)[None, :]
     ys = np.arange(height, dtype=np.float64)[:, None]
-    safe = np.maximum(owner, 0)
-    chosen = maps[safe]  # (H, W, 3, 2)
-    map_x = xs * chosen[..., 0, 0] + ys * chosen[..., 1, 0] + chosen[..., 2, 0]
-    map_y = xs * chosen[..., 0, 1] + ys * chosen[..., 1, 1] + chosen[..., 2, 1]
+    map_x = xs * coefficients[..., 0] + ys * coefficients[..., 2] + coefficients[..., 4]
+    map_y = xs * coefficients[..., 1] + ys * coefficients[..., 3] + coefficients[..., 5]
     warped = cv2.remap(source.pixels, map_x.astype(np.float32), map_y.astype(np.float32),
                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-    mask = (owner >= 0).astype(np.uint8)
-    return warped, cv2.erode(mask, _ERODE_KERNEL) > 0
+    return warped, cv2.erode(covered.astype(np.uint8), _ERODE_KERNEL) > 0
 
 
 def texture_change(source: FacePatch, target: FacePatch, triangles: np.ndarray) -> float:
@@ -137,24 +151,36 @@ def texture_change(source: FacePatch, target: FacePatch, triangles: np.ndarray) 
     warped, mask = warp_onto(source, target, triangles)
     if int(mask.sum()) < _MIN_PIXELS:
         return 0.0
-    moved = cv2.GaussianBlur(warped, (0, 0), BLUR_SIGMA)[mask]
-    seen = cv2.GaussianBlur(target.pixels, (0, 0), BLUR_SIGMA)[mask]
-    contrast = float(np.mean(seen.std(axis=0)))
+    moved = _channel_rows(cv2.GaussianBlur(warped, (0, 0), BLUR_SIGMA), mask)
+    seen = _channel_rows(cv2.GaussianBlur(target.pixels, (0, 0), BLUR_SIGMA), mask)
+    contrast = float(np.mean(seen.std(axis=1)))
     if contrast < 1.0:
         return 0.0
     return float(np.mean(np.abs(gain_offset_residual(moved, seen)))) / contrast
 
 
+def _channel_rows(pixels: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The masked pixels as one float64 row per channel, (C, N): reductions along a row are
+    many times faster than along the columns of (N, C)."""
+    return np.ascontiguousarray(pixels[mask].T, dtype=np.float64)
+
+
 def gain_offset_residual(moved: np.ndarray, seen: np.ndarray) -> np.ndarray:
-    """``seen`` less its least-squares fit ``gain * moved + offset``, per column (channel),
-    in float64: the closed form of a line fit (a column of ``moved`` that does not vary is
-    fitted by its mean alone, as a least-squares solver does)."""
-    moved_centred = moved - moved.mean(axis=0, dtype=np.float64)
-    seen_centred = seen - seen.mean(axis=0, dtype=np.float64)
-    spread = np.einsum("i...,i...->...", moved_centred, moved_centred)
-    covariance = np.einsum("i...,i...->...", moved_centred, seen_centred)
+    """``seen`` less its least-squares fit ``gain * moved + offset``, along the last axis (per
+    row of (C, N), or over (N,)), in float64: the closed form of a line fit (a row of
+    ``moved`` that does not vary is fitted by its mean alone, as a least-squares solver
+    does)."""
+    moved_centred = _centred(moved)
+    seen_centred = _centred(seen)
+    spread = np.einsum("...i,...i->...", moved_centred, moved_centred)
+    covariance = np.einsum("...i,...i->...", moved_centred, seen_centred)
     gain = np.divide(covariance, spread, out=np.zeros_like(spread), where=spread > 0)
-    return seen_centred - gain * moved_centred
+    return seen_centred - gain[..., None] * moved_centred
+
+
+def _centred(values: np.ndarray) -> np.ndarray:
+    as_float64 = np.asarray(values, dtype=np.float64)
+    return as_float64 - as_float64.mean(axis=-1, keepdims=True)
 
 
 # The background: a small grey thumbnail of the whole frame, compared outside the head.

@@ -20,7 +20,12 @@ from face_auth.face_pipeline.liveness import (
     evaluate_liveness,
     tracked,
 )
-from face_auth.face_pipeline.texture import texture_change, triangulate
+from face_auth.face_pipeline.texture import (
+    affine_maps,
+    gain_offset_residual,
+    texture_change,
+    triangulate,
+)
 from face_auth_tools.liveness_evaluation import pose_value
 from tests.conftest import MODELS_DIR
 from tests.liveness_data import LiveSubject, RealRun, live_subjects, real_runs
@@ -124,3 +129,32 @@ def test_triangulate_is_delaunay_over_every_distinct_point() -> None:
     hull = len(cv2.convexHull(points[:60].astype(np.float32)))
     assert len(triangles) == 2 * 60 - 2 - hull
     assert all(_circumcircle_holds_no_point(points[:60], triangle) for triangle in triangles)
+
+
+def test_affine_maps_take_each_triangle_onto_its_source_and_flag_degenerate_ones() -> None:
+    rng = np.random.default_rng(5)
+    dst = rng.uniform(0, 100, (200, 3, 2))
+    dst[7] = [[1, 1], [2, 2], [3, 3]]  # collinear: no map
+    src = dst @ rng.uniform(0.5, 1.5, (2, 2)) + rng.uniform(-5, 5, 2) + rng.normal(0, 2, dst.shape)
+    maps, usable = affine_maps(dst, src)
+    assert not usable[7] and usable.sum() == 199
+    assert not maps[7].any()
+    corners = np.concatenate([dst, np.ones((200, 3, 1))], axis=2)
+    assert np.allclose((corners @ maps)[usable], src[usable], atol=1e-9)
+    assert np.allclose(maps[usable], np.linalg.solve(corners[usable], src[usable]), atol=1e-9)
+
+
+def test_gain_offset_residual_is_the_least_squares_residual_per_row() -> None:
+    rng = np.random.default_rng(6)
+    moved = rng.uniform(0, 255, (3, 500)).astype(np.float32)
+    seen = (1.3 * moved + 12 + rng.normal(0, 4, moved.shape)).astype(np.float32)
+    seen[1] = 2.0 * moved[1] - 7  # an exact gain and offset leaves (nearly) nothing
+    moved[2] = 40.0  # a flat row: fitted by the mean of seen alone
+    residual = gain_offset_residual(moved, seen)
+    for row in range(3):
+        design = np.stack([moved[row], np.ones(500)], axis=1).astype(np.float64)
+        fit, *_ = np.linalg.lstsq(design, seen[row].astype(np.float64), rcond=None)
+        assert np.allclose(residual[row], seen[row] - design @ fit, atol=1e-6)
+    assert np.abs(residual[1]).max() < 1e-4  # float32 rounding of seen
+    flat = gain_offset_residual(moved[0], seen[0])  # one channel: (N,)
+    assert flat.shape == (500,) and np.allclose(flat, residual[0])
