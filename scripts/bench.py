@@ -167,6 +167,7 @@ def load_models_timed(settings: Settings) -> tuple[FaceModels, float]:
         settings.tf_intra_op_threads,
         settings.face_embedder,
         settings.face_embedder_int8,
+        settings.face_landmark_runtime,
     )
     return models, time.perf_counter() - started
 

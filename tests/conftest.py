@@ -96,7 +96,13 @@ def face_models() -> FaceModels:
     provision_int8_facenet(MODELS_DIR)
     # The same cached copy the apps under test use.
     defaults = Settings()
-    return load_face_models(MODELS_DIR, 0, defaults.face_embedder, defaults.face_embedder_int8)
+    return load_face_models(
+        MODELS_DIR,
+        0,
+        defaults.face_embedder,
+        defaults.face_embedder_int8,
+        defaults.face_landmark_runtime,
+    )
 
 
 @pytest.fixture(scope="session")

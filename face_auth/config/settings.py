@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from face_auth.constant import EmbedderKind
+from face_auth.constant import EmbedderKind, LandmarkRuntime
 
 
 class Settings(BaseSettings):
@@ -163,14 +163,18 @@ class Settings(BaseSettings):
     face_capture_frames: int = Field(default=12, ge=1, le=32)
     # TensorFlow and ONNX Runtime threads per op (0: their default, one per core).
     tf_intra_op_threads: int = Field(default=0, ge=0)
-    # The face models' engine: ONNX Runtime (FaceNet, MTCNN and the landmark model converted
-    # at install time and checked against their originals; no TensorFlow in the app, issue
-    # 25) or TensorFlow, the reference (docs/performance.md).
+    # The face models' engine: ONNX Runtime (FaceNet and MTCNN converted at install time and
+    # checked against their originals) with the landmark model on LiteRT, no TensorFlow in
+    # the app (issue 25); or TensorFlow, the reference (docs/performance.md).
     face_embedder: EmbedderKind = "onnx"
     # With the "onnx" engine: FaceNet quantised to INT8 at install (calibrated on the dataset's
     # train faces, kept only within 0.01 cosine of float32 on its val faces): ~4x faster, the
     # same EER and TAR at FAR 0.1 % (docs/performance.md, docs/accuracy.md). false: float32.
     face_embedder_int8: bool = True
+    # With the "onnx" engine, the landmark model runs on LiteRT: the pinned .tflite file itself
+    # with XNNPACK, a request's 12 faces in ~15 ms of CPU against ~50 on ONNX Runtime
+    # (docs/performance.md). "onnx": its conversion on ONNX Runtime, where LiteRT has no wheel.
+    face_landmark_runtime: LandmarkRuntime = "litert"
     # glibc malloc arenas for the app process (0: glibc's default, 8 per core): 2 keeps the
     # peak RSS of a loaded 2-core replica ~70 MB lower at the same speed (docs/performance.md).
     malloc_arenas: int = Field(default=2, ge=0)

@@ -63,3 +63,6 @@ BCRYPT_MAX_BYTES: Final = 72
 
 # FaceNet's engine: ONNX Runtime (the app's) or TensorFlow (the reference it must agree with).
 EmbedderKind = Literal["onnx", "tensorflow"]
+# What runs the landmark model with the "onnx" engine: LiteRT (the pinned .tflite itself) or
+# ONNX Runtime (its conversion).
+LandmarkRuntime = Literal["litert", "onnx"]

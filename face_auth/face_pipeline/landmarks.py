@@ -6,23 +6,26 @@ level (as MediaPipe's own graph crops it). It returns 468 (x, y, z) points in cr
 being depth relative to the face centre on the same scale (smaller is nearer the camera), and
 a face-presence logit. ``face_landmarks`` maps the points back to image pixels.
 
-The app runs it on ONNX Runtime (``OnnxLandmarkModel``): converted at install time from the
-same file with tf2onnx's TFLite path and kept only if its points agree with TFLite's
-(face_pipeline/onnx_conversion.py). ``TfliteLandmarkModel``, through TensorFlow's
-``tf.lite.Interpreter``, stays the reference for the install check, the parity tests and the
+The app runs the pinned file itself on LiteRT (``ai_edge_litert``, TensorFlow Lite's runtime
+without TensorFlow; ``TfliteLandmarkModel`` with ``runtime="litert"``): XNNPACK takes a
+request's 12 crops in ~15 ms of CPU on one thread (~9 ms wall on two), where the ONNX Runtime
+conversion took ~50 ms of CPU in calls of 6 (docs/performance.md). That conversion
+(``OnnxLandmarkModel``, made at install time with tf2onnx's TFLite path and kept only if its
+points agree with TFLite's, face_pipeline/onnx_conversion.py) serves with
+``FACE_AUTH_FACE_LANDMARK_RUNTIME=onnx`` where LiteRT has no wheel. TensorFlow's
+``tf.lite.Interpreter`` stays the reference for the install check, the parity tests and the
 "tensorflow" engine. One interpreter or session is not thread-safe to feed, so calls are
-serialised by a lock. A crop takes ~2 ms (TFLite) to ~4 ms (ONNX Runtime) on one core; the
-ONNX model takes a request's crops LANDMARK_BATCH at a time, which its threads share (12 crops:
-49 ms on one thread, 34 ms on two, where one crop a call on two threads took 66 ms).
+serialised by a lock.
 """
 
 import math
+import os
 import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -65,14 +68,17 @@ def _batch(crops: np.ndarray) -> np.ndarray:
 
 
 class TfliteLandmarkModel:
-    """The pinned .tflite file in TensorFlow's interpreter (the reference): one crop a call."""
+    """The pinned .tflite file in a TFLite interpreter, one crop a call: LiteRT's
+    (``ai_edge_litert``, what the app runs: no TensorFlow, XNNPACK, ~1.2 ms a crop on one
+    core) or TensorFlow's ``tf.lite`` (the reference, for the install check and the
+    "tensorflow" engine)."""
 
-    def __init__(self, model_path: Path, threads: int = 1) -> None:
-        import tensorflow as tf  # noqa: PLC0415 - only for the reference engine
-
+    def __init__(self, model_path: Path, threads: int = 1, runtime: str = "tensorflow") -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tf.lite.Interpreter's deprecation notice
-            self._interpreter = tf.lite.Interpreter(model_path=str(model_path), num_threads=threads)
+            self._interpreter = _interpreter_class(runtime)(
+                model_path=str(model_path), num_threads=threads
+            )
         self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]
         outputs = {
@@ -82,6 +88,7 @@ class TfliteLandmarkModel:
         self._presence = outputs[1]
         self._lock = threading.Lock()
         self.model_path = Path(model_path)
+        self.runtime = runtime
 
     def raw(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, 468, 3) points and the (N,) face-presence logits."""
@@ -98,6 +105,16 @@ class TfliteLandmarkModel:
     def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         points, logits = self.raw(crops)
         return points, _presence(logits)
+
+
+def _interpreter_class(runtime: str) -> Any:
+    if runtime == "litert":
+        from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415
+
+        return Interpreter
+    import tensorflow as tf  # noqa: PLC0415 - only for the reference engine
+
+    return tf.lite.Interpreter
 
 
 class OnnxLandmarkModel:
@@ -186,6 +203,11 @@ def _in_image(points: np.ndarray, presence: float, matrix: np.ndarray) -> FaceLa
 def load_landmark_model(path: Path, threads: int = 1) -> TfliteLandmarkModel:
     """The TFLite reference (imports TensorFlow)."""
     return TfliteLandmarkModel(path, threads)
+
+
+def load_litert_landmark_model(path: Path, threads: int | None = 1) -> TfliteLandmarkModel:
+    """The pinned .tflite file on LiteRT (no TensorFlow); ``threads`` None or 0: one per core."""
+    return TfliteLandmarkModel(path, threads or os.cpu_count() or 1, runtime="litert")
 
 
 def load_onnx_landmark_model(path: Path, threads: int | None = 1) -> OnnxLandmarkModel:

@@ -15,7 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from face_auth.constant import EmbedderKind
+from face_auth.constant import EmbedderKind, LandmarkRuntime
 from face_auth.face_pipeline.config import FACE_SIZE, PipelineConfig
 from face_auth.face_pipeline.decode import decode_image
 from face_auth.face_pipeline.detect import FaceDetector, detect_faces_batch
@@ -25,6 +25,7 @@ from face_auth.face_pipeline.landmarks import (
     LANDMARK_INPUT,
     LandmarkModel,
     load_landmark_model,
+    load_litert_landmark_model,
     load_onnx_landmark_model,
 )
 from face_auth.face_pipeline.onnx_facenet import install_onnx_facenet, load_onnx_embedder
@@ -221,10 +222,18 @@ def provision_onnx_detectors(models_dir: Path) -> dict[str, OnnxRecord]:
     return convert_detectors(models_dir)
 
 
-def _load_onnx_detectors(models_dir: Path, threads: int | None) -> tuple[Any, LandmarkModel]:
+def _load_onnx_detectors(
+    models_dir: Path, threads: int | None, landmark_runtime: LandmarkRuntime
+) -> tuple[Any, LandmarkModel]:
     paths = {name: require_onnx_model(models_dir, MTCNN_ONNX[name]) for name in NETWORKS}
-    landmark_path = require_onnx_model(models_dir, LANDMARK_ONNX)
-    return load_onnx_mtcnn(paths, threads), load_onnx_landmark_model(landmark_path, threads)
+    if landmark_runtime == "litert":
+        landmark_path = require_landmark_model(models_dir)
+        landmarker: LandmarkModel = load_litert_landmark_model(landmark_path, threads)
+    else:
+        landmarker = load_onnx_landmark_model(
+            require_onnx_model(models_dir, LANDMARK_ONNX), threads
+        )
+    return load_onnx_mtcnn(paths, threads), landmarker
 
 
 def _load_tensorflow_detectors(
@@ -247,13 +256,15 @@ def load_models(
     compile_detector: bool = True,
     warm_up: bool = True,
     int8: bool = False,
+    landmark_runtime: LandmarkRuntime = "litert",
 ) -> FaceModels:
     """Build the detector, the landmark model and the embedder, then (optionally) run each
     once to warm up.
 
     Call once at start-up and pass the result to the pipeline functions. ``engine`` picks
-    the engine of every model: "onnx" (the conversions, on ONNX Runtime; TensorFlow,
-    deepface and mtcnn are not imported) or "tensorflow" (the originals, the reference).
+    the engine of every model: "onnx" (the conversions, on ONNX Runtime, and the landmark
+    model's own file on LiteRT unless ``landmark_runtime`` is "onnx"; TensorFlow, deepface
+    and mtcnn are not imported) or "tensorflow" (the originals, the reference).
     The thread limits apply to ONNX Runtime's sessions and, with the "tensorflow" engine and
     if TensorFlow has not run anything yet in the process, to TensorFlow.
     ``compile_detector`` traces mtcnn's Keras networks (the "tensorflow" engine only).
@@ -270,7 +281,7 @@ def load_models(
         forward: EmbeddingModel = load_onnx_embedder(
             require_onnx_model(models_dir, facenet), intra_op_threads
         )
-        detector, landmarker = _load_onnx_detectors(models_dir, intra_op_threads)
+        detector, landmarker = _load_onnx_detectors(models_dir, intra_op_threads, landmark_runtime)
     else:
         _prepare_tensorflow(models_dir, intra_op_threads, inter_op_threads)
         keras_model = _build_keras_facenet()

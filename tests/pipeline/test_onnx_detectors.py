@@ -6,7 +6,8 @@ Tolerances (what `face-auth models install` promises, and what is measured here)
   rounds them to whole pixels) within 1 px, confidences within 1e-4 (measured on the 118
   photos: identical boxes and keypoints, confidences within 5e-5);
 - the landmark model: the 468 points within LANDMARK_AGREEMENT_TOLERANCE (0.01 px) of
-  TFLite's in its 192 px crop, the presence logit too (measured: ~1.5e-4).
+  TFLite's in its 192 px crop, the presence logit too (measured: ~1.5e-4). The app runs the
+  pinned file itself on LiteRT: its points are TensorFlow's interpreter's, bit for bit.
 """
 
 import shutil
@@ -25,7 +26,16 @@ from face_auth.face_pipeline import (
     select_face,
 )
 from face_auth.face_pipeline import mtcnn_numpy as mn
-from face_auth.face_pipeline.landmarks import face_landmarks, face_landmarks_batch, landmark_crop
+from face_auth.face_pipeline.landmarks import (
+    LandmarkModel,
+    OnnxLandmarkModel,
+    TfliteLandmarkModel,
+    face_landmarks,
+    face_landmarks_batch,
+    landmark_crop,
+    load_litert_landmark_model,
+    load_onnx_landmark_model,
+)
 from face_auth.face_pipeline.onnx_mtcnn import OnnxMTCNN
 from face_auth.model_store import (
     DETECTOR_ONNX,
@@ -33,6 +43,7 @@ from face_auth.model_store import (
     LANDMARK_ONNX,
     MTCNN_ONNX,
     ModelsMissingError,
+    landmark_model_path,
     onnx_model_path,
     onnx_status,
     read_onnx_record,
@@ -49,10 +60,11 @@ CONFIDENCE_TOLERANCE = 1e-4
 AREA_RESIZE_TOLERANCE = 5e-5
 
 
-def test_the_serving_models_are_the_onnx_conversions(face_models: FaceModels) -> None:
+def test_the_serving_models_are_the_onnx_conversions_and_litert(face_models: FaceModels) -> None:
     assert face_models.embedder_kind == "onnx"
     assert isinstance(face_models.detector, OnnxMTCNN)
-    assert type(face_models.landmarker).__name__ == "OnnxLandmarkModel"
+    assert isinstance(face_models.landmarker, TfliteLandmarkModel)
+    assert face_models.landmarker.runtime == "litert"
 
 
 def test_every_conversion_is_recorded_and_agreed_at_install(models_dir: Path) -> None:
@@ -168,11 +180,34 @@ def test_no_face_and_too_small_images_find_nothing_as_in_mtcnn(
     assert face_models.detector.detect_faces(blank, min_face_size=40) == []
 
 
-def test_onnx_landmarks_match_tflite_on_every_face(
-    face_models: FaceModels, reference_models: FaceModels, photos: list[Photo]
+def test_the_onnx_landmark_runtime_serves_the_conversion(models_dir: Path) -> None:
+    models = load_models(models_dir, engine="onnx", warm_up=False, landmark_runtime="onnx")
+    assert isinstance(models.landmarker, OnnxLandmarkModel)
+
+
+def landmark_runtimes(models_dir: Path) -> dict[str, LandmarkModel]:
+    return {
+        "litert": load_litert_landmark_model(landmark_model_path(models_dir), 2),
+        "onnx": load_onnx_landmark_model(onnx_model_path(models_dir, LANDMARK_ONNX), 2),
+    }
+
+
+@pytest.mark.parametrize(
+    ("runtime", "tolerance"), [("litert", 0.0), ("onnx", LANDMARK_AGREEMENT_TOLERANCE)]
+)
+def test_the_serving_landmarks_match_tflite_on_every_face(
+    face_models: FaceModels,
+    reference_models: FaceModels,
+    photos: list[Photo],
+    models_dir: Path,
+    runtime: str,
+    tolerance: float,
 ) -> None:
-    assert face_models.landmarker is not None and reference_models.landmarker is not None
-    onnx_model, tflite_model = face_models.landmarker, reference_models.landmarker
+    """LiteRT runs the pinned file itself: the very points of TensorFlow's interpreter. The
+    ONNX conversion (FACE_AUTH_FACE_LANDMARK_RUNTIME=onnx) agrees within its install
+    tolerance."""
+    assert reference_models.landmarker is not None
+    model, tflite_model = landmark_runtimes(models_dir)[runtime], reference_models.landmarker
     faces = []
     for photo in photos:
         rgb = load_rgb(photo.path)
@@ -184,17 +219,16 @@ def test_onnx_landmarks_match_tflite_on_every_face(
             continue
         faces.append((rgb, face))
     crops = np.stack([landmark_crop(rgb, face)[0] for rgb, face in faces])
-    # The app's model takes every crop in one call; TFLite one at a time.
-    points, logits = onnx_model.raw(crops)  # type: ignore[attr-defined]
+    points, logits = model.raw(crops)  # type: ignore[attr-defined]
     expected_points, expected_logits = tflite_model.raw(crops)  # type: ignore[attr-defined]
     worst = float(np.abs(points - expected_points).max())
-    assert np.abs(logits - expected_logits).max() <= LANDMARK_AGREEMENT_TOLERANCE
-    mine = face_landmarks_batch(onnx_model, faces)
+    assert np.abs(logits - expected_logits).max() <= tolerance
+    mine = face_landmarks_batch(model, faces)
     for (rgb, face), ours in zip(faces, mine, strict=True):
         theirs = face_landmarks(tflite_model, rgb, face)
         # In image pixels the crop's scale applies (faces here are up to ~3x the crop).
-        assert np.abs(ours.points - theirs.points).max() <= 5 * LANDMARK_AGREEMENT_TOLERANCE
-        assert ours.presence == pytest.approx(theirs.presence, abs=1e-4)
+        assert np.abs(ours.points - theirs.points).max() <= 5 * tolerance
+        assert ours.presence == pytest.approx(theirs.presence, abs=max(tolerance, 1e-12))
     checked = len(faces)
-    assert worst <= LANDMARK_AGREEMENT_TOLERANCE, worst
+    assert worst <= tolerance, worst
     assert checked >= 100
