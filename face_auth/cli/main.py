@@ -94,7 +94,8 @@ def models_status(_: argparse.Namespace, settings: Settings) -> int:
     )
     int8 = onnx_status(settings.models_dir, FACENET_INT8)
     onnx_ready = onnx_ready and (int8.installed or not settings.face_embedder_int8)
-    installed = status.installed and landmarks.installed and (onnx_ready or not onnx_needed)
+    # The Keras weights only for the "tensorflow" engine (the image carries the conversions).
+    installed = landmarks.installed and (onnx_ready if onnx_needed else status.installed)
     print(json.dumps({"installed": installed,
                       "weights": str(status.weights_path),
                       "sha256": status.sha256, "size_bytes": status.size_bytes,

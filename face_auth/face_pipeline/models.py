@@ -60,13 +60,13 @@ class FaceModels:
     """The loaded models: ``embedder`` is FaceNet's forward pass (ONNX Runtime, or the traced
     TensorFlow function, whose Keras model is then ``keras_model``), ``landmarker``
     MediaPipe's 468-point face-landmark model (None only where a test builds models without
-    it)."""
+    it); ``weights_path``, FaceNet's Keras weights, with the "tensorflow" engine only."""
 
     detector: FaceDetector
     embedder: EmbeddingModel
     embedder_kind: EmbedderKind
     keras_model: Any
-    weights_path: Path
+    weights_path: Path | None
     load_seconds: float
     landmarker: LandmarkModel | None = None
 
@@ -273,9 +273,8 @@ def load_models(
     nothing when it exists; the weights are loaded in layer order, not by name.
     """
     started = time.perf_counter()
-    weights = require_models(models_dir)
     landmark_path = require_landmark_model(models_dir)
-    keras_model = None
+    keras_model = weights = None
     if engine == "onnx":
         facenet = FACENET_INT8 if int8 else FACENET_ONNX
         forward: EmbeddingModel = load_onnx_embedder(
@@ -283,6 +282,7 @@ def load_models(
         )
         detector, landmarker = _load_onnx_detectors(models_dir, intra_op_threads, landmark_runtime)
     else:
+        weights = require_models(models_dir)
         _prepare_tensorflow(models_dir, intra_op_threads, inter_op_threads)
         keras_model = _build_keras_facenet()
         forward = _compile_embedder(keras_model)

@@ -157,3 +157,21 @@ def test_install_writes_files_0644_and_folders_0755_whatever_the_umask(
     assert modes == expected, {name: oct(mode) for name, mode in modes.items()}
     # The command's own check passes on what it wrote.
     assert main(["models", "status"]) == 0
+
+
+def test_status_of_the_conversions_alone_is_installed_for_the_onnx_engine_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The image carries the conversions without FaceNet's Keras weights: installed for the
+    "onnx" engine (the default), not for "tensorflow", which loads those weights."""
+    for entry in MODELS_DIR.iterdir():
+        if entry.name != ".deepface":
+            (tmp_path / entry.name).symlink_to(entry.resolve())
+    monkeypatch.setenv("FACE_AUTH_MODELS_DIR", str(tmp_path))
+    assert main(["models", "status"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["installed"] is True
+    assert report["sha256"] is None  # no Keras weights here
+    monkeypatch.setenv("FACE_AUTH_FACE_EMBEDDER", "tensorflow")
+    assert main(["models", "status"]) == 1
+    assert json.loads(capsys.readouterr().out)["installed"] is False

@@ -198,13 +198,18 @@ def test_ready_and_the_healthcheck_passes_inside(first_run: Container, config: I
 
 def test_the_image_serves_without_the_install_time_tools(first_run: Container) -> None:
     """The models were converted in the builder; the image has ONNX Runtime, not TensorFlow
-    and the reference models (issue 25), and is ready all the same (the test above)."""
+    and the reference models nor FaceNet's Keras weights (issue 25), and is ready all the same
+    (the test above)."""
     tools = ("tensorflow", "tf_keras", "deepface", "mtcnn", "tf2onnx", "onnx")
     probe = f"import importlib.util as u; print([m for m in {tools!r} if u.find_spec(m)])"
     found = first_run.exec(["python", "-c", probe])
     assert found.returncode == 0, found.stdout + found.stderr
     assert found.stdout.strip() == "[]", found.stdout
     assert first_run.exec(["python", "-c", "import onnxruntime"]).returncode == 0
+    # Nor FaceNet's Keras weights: the conversions alone are installed for the app's engine.
+    assert first_run.exec(["test", "-e", "/opt/models/.deepface"]).returncode == 1
+    status = first_run.exec(["face-auth", "models", "status"])
+    assert status.returncode == 0, status.stdout + status.stderr
 
 
 def test_sign_up_enrollment_and_face_sign_in_over_http(

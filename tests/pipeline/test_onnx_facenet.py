@@ -130,6 +130,19 @@ def test_load_models_refuses_to_start_without_the_conversion(
         load_models(tmp_path, engine="onnx", warm_up=False)
 
 
+def test_the_onnx_engine_loads_without_the_keras_weights(models_dir: Path, tmp_path: Path) -> None:
+    """The image carries the conversions alone (no FaceNet .h5): the "onnx" engine starts,
+    the "tensorflow" one names the missing weights."""
+    for entry in models_dir.iterdir():
+        if entry.name != ".deepface":
+            (tmp_path / entry.name).symlink_to(entry.resolve())
+    require_installed_models(tmp_path, onnx=True, int8=True)
+    models = load_models(tmp_path, engine="onnx", int8=True, warm_up=False)
+    assert models.weights_path is None and models.embedder_kind == "onnx"
+    with pytest.raises(ModelsMissingError, match="face-auth models install"):
+        require_installed_models(tmp_path, onnx=False)
+
+
 def fake_converter(models_dir: Path) -> Callable[[object, Path], None]:
     """Stands in for tf2onnx: "converts" to a copy of the installed conversion."""
 
