@@ -161,7 +161,7 @@ class Settings(BaseSettings):
     # Frames the page captures (and a request may carry) for a challenge; the embedding keeps
     # the face_frames most frontal of them.
     face_capture_frames: int = Field(default=12, ge=1, le=32)
-    # TensorFlow and ONNX Runtime threads per op (0: their default, one per core).
+    # TensorFlow, ONNX Runtime and LiteRT threads per op (0: their default, one per core).
     tf_intra_op_threads: int = Field(default=0, ge=0)
     # The face models' engine: ONNX Runtime (FaceNet and MTCNN converted at install time and
     # checked against their originals) with the landmark model on LiteRT, no TensorFlow in

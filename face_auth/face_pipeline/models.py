@@ -265,8 +265,9 @@ def load_models(
     the engine of every model: "onnx" (the conversions, on ONNX Runtime, and the landmark
     model's own file on LiteRT unless ``landmark_runtime`` is "onnx"; TensorFlow, deepface
     and mtcnn are not imported) or "tensorflow" (the originals, the reference).
-    The thread limits apply to ONNX Runtime's sessions and, with the "tensorflow" engine and
-    if TensorFlow has not run anything yet in the process, to TensorFlow.
+    The thread limits apply to ONNX Runtime's sessions, LiteRT's interpreter and, with the
+    "tensorflow" engine and if TensorFlow has not run anything yet in the process, to
+    TensorFlow.
     ``compile_detector`` traces mtcnn's Keras networks (the "tensorflow" engine only).
     Raises ModelsMissingError (from face_auth.model_store) when a model is not installed.
     deepface reads ``$DEEPFACE_HOME/.deepface/weights/facenet_weights.h5`` and downloads
