@@ -223,11 +223,10 @@ def provision_onnx_detectors(models_dir: Path) -> dict[str, OnnxRecord]:
 
 
 def _load_onnx_detectors(
-    models_dir: Path, threads: int | None, landmark_runtime: LandmarkRuntime
+    models_dir: Path, landmark_path: Path, threads: int | None, landmark_runtime: LandmarkRuntime
 ) -> tuple[Any, LandmarkModel]:
     paths = {name: require_onnx_model(models_dir, MTCNN_ONNX[name]) for name in NETWORKS}
     if landmark_runtime == "litert":
-        landmark_path = require_landmark_model(models_dir)
         landmarker: LandmarkModel = load_litert_landmark_model(landmark_path, threads)
     else:
         landmarker = load_onnx_landmark_model(
@@ -281,7 +280,9 @@ def load_models(
         forward: EmbeddingModel = load_onnx_embedder(
             require_onnx_model(models_dir, facenet), intra_op_threads
         )
-        detector, landmarker = _load_onnx_detectors(models_dir, intra_op_threads, landmark_runtime)
+        detector, landmarker = _load_onnx_detectors(
+            models_dir, landmark_path, intra_op_threads, landmark_runtime
+        )
     else:
         weights = require_models(models_dir)
         _prepare_tensorflow(models_dir, intra_op_threads, inter_op_threads)
