@@ -36,7 +36,7 @@ from controller.worker_pool import WorkerPool
 from face_auth import __version__
 from face_auth.business_val import ReadinessCheck
 from face_auth.config import Settings
-from face_auth.constant import EmbedderKind, LandmarkRuntime
+from face_auth.constant import DetectorRuntime, EmbedderKind, LandmarkRuntime
 from face_auth.data_access import DatabaseSupervisor, connect
 from face_auth.face_pipeline import FaceModels, load_models
 from face_auth.logger import configure_logging, get_logger, log_event
@@ -58,12 +58,13 @@ def load_face_models(
     engine: EmbedderKind,
     int8: bool,
     landmark_runtime: LandmarkRuntime,
+    detector_runtime: DetectorRuntime,
 ) -> FaceModels:
     """The process's one copy of MTCNN and FaceNet (the only module-level state we keep).
     Raises ModelsMissingError, naming `face-auth models install`, when weights are absent."""
     return load_models(
         models_dir.resolve(), engine=engine, intra_op_threads=intra_op_threads or None,
-        int8=int8, landmark_runtime=landmark_runtime,
+        int8=int8, landmark_runtime=landmark_runtime, detector_runtime=detector_runtime,
     )  # fmt: skip
 
 
@@ -84,6 +85,7 @@ async def start_models_and_database(
             settings.face_embedder,
             settings.face_embedder_int8,
             settings.face_landmark_runtime,
+            settings.face_detector_runtime,
         )
     except BaseException:
         if database_start is not None and supervisor is not None:

@@ -215,15 +215,21 @@ def require_landmark_model(models_dir: Path) -> Path:
 
 @dataclass(frozen=True)
 class OnnxConversion:
-    """One model converted to ONNX at install time: where the file and its record go, which
-    source file (sha256) it must come from, and how far its outputs may be from the
-    original's."""
+    """One model converted at install time (to ONNX; MTCNN_TFLITE: to TFLite): where the file
+    and its record go, which source file (sha256) it must come from, and how far its outputs
+    may be from the original's."""
 
     name: str
     model: Path
     record: Path
     source_sha256: str
     tolerance: float
+    file_format: str = "ONNX"
+
+    @property
+    def label(self) -> str:
+        """How messages name it: "ONNX FaceNet", "TFLite MTCNN PNET"."""
+        return f"{self.file_format} {self.name}"
 
 
 FACENET_ONNX = OnnxConversion(
@@ -240,6 +246,19 @@ MTCNN_ONNX = {
     )
     for name, digest in MTCNN_WEIGHTS_SHA256.items()
 }
+# The same networks converted to TFLite (TensorFlow's converter), for LiteRT: what the app
+# runs by default (face_detector_runtime), checked against Keras like the ONNX ones.
+MTCNN_TFLITE = {
+    name: OnnxConversion(
+        f"MTCNN {name.upper()}",
+        Path("mtcnn") / f"{name}.tflite",
+        Path("mtcnn") / f"{name}.tflite.json",
+        digest,
+        MTCNN_AGREEMENT_TOLERANCE,
+        "TFLite",
+    )
+    for name, digest in MTCNN_WEIGHTS_SHA256.items()
+}
 # With a batch dimension (a request's crops in one call): named apart from the batch-of-one
 # conversion of earlier installs (left in place), so that `models install` converts anew.
 LANDMARK_ONNX = OnnxConversion(
@@ -247,8 +266,9 @@ LANDMARK_ONNX = OnnxConversion(
     Path("face_landmark") / "face_landmark_batch.json", LANDMARK_SHA256,
     LANDMARK_AGREEMENT_TOLERANCE,
 )  # fmt: skip
-# What the app runs besides FaceNet when its engine is "onnx": no TensorFlow in the process.
-DETECTOR_ONNX = (*MTCNN_ONNX.values(), LANDMARK_ONNX)
+# What `models install` converts besides FaceNet, for the "onnx" engine (no TensorFlow in
+# the process): the app runs the TFLite or the ONNX networks (face_detector_runtime).
+DETECTOR_CONVERSIONS = (*MTCNN_ONNX.values(), *MTCNN_TFLITE.values(), LANDMARK_ONNX)
 # FaceNet quantised to INT8 (static, QDQ) from the float32 ONNX model, calibrated on the
 # dataset's train photos; kept only when every embedding of the val photos' faces is within
 # this cosine distance of float32's (its record's largest_difference is 1 - the least cosine).
@@ -269,8 +289,9 @@ def onnx_record_path(models_dir: Path, conversion: OnnxConversion = FACENET_ONNX
 
 @dataclass(frozen=True)
 class OnnxRecord:
-    """What `face-auth models install` converted: from which weights, into which file, and how
-    far its embeddings were from TensorFlow's on the probe batch."""
+    """What `face-auth models install` converted: from which weights, into which file (its
+    sha256, also for a TFLite file), and how far its outputs were from the original's on the
+    probe batches. ``opset``: the ONNX opset, 0 for a TFLite file."""
 
     source_sha256: str
     onnx_sha256: str
@@ -335,7 +356,7 @@ def require_onnx_model(models_dir: Path, conversion: OnnxConversion = FACENET_ON
     status = onnx_status(models_dir, conversion)
     if not status.installed:
         raise ModelsMissingError(
-            f"The ONNX {conversion.name} at {status.weights_path} is not usable ({status.detail})."
+            f"The {conversion.label} at {status.weights_path} is not usable ({status.detail})."
         )
     return status.weights_path
 
@@ -350,7 +371,7 @@ def require_installed_models(models_dir: Path, *, onnx: bool, int8: bool = False
     require_landmark_model(models_dir)
     if onnx:
         require_onnx_model(models_dir, FACENET_INT8 if int8 else FACENET_ONNX)
-        for conversion in DETECTOR_ONNX:
+        for conversion in DETECTOR_CONVERSIONS:
             require_onnx_model(models_dir, conversion)
 
 

@@ -168,6 +168,7 @@ def load_models_timed(settings: Settings) -> tuple[FaceModels, float]:
         settings.face_embedder,
         settings.face_embedder_int8,
         settings.face_landmark_runtime,
+        settings.face_detector_runtime,
     )
     return models, time.perf_counter() - started
 

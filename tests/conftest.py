@@ -102,6 +102,7 @@ def face_models() -> FaceModels:
         defaults.face_embedder,
         defaults.face_embedder_int8,
         defaults.face_landmark_runtime,
+        defaults.face_detector_runtime,
     )
 
 

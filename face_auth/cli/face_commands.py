@@ -27,6 +27,7 @@ def load_pipeline(settings: Settings) -> tuple[FaceModels, PipelineConfig]:
         intra_op_threads=settings.tf_intra_op_threads or None,
         int8=settings.face_embedder_int8,
         landmark_runtime=settings.face_landmark_runtime,
+        detector_runtime=settings.face_detector_runtime,
     )
     config = pipeline_config(settings)
     return models, replace(config, max_bytes=settings.face_max_photo_bytes)

@@ -14,7 +14,7 @@ from face_auth.cli.oidc_commands import add_oidc_commands
 from face_auth.config import Settings
 from face_auth.exception import FaceAuthError
 from face_auth.model_store import (
-    DETECTOR_ONNX,
+    DETECTOR_CONVERSIONS,
     FACENET_INT8,
     ModelProvisioningError,
     ModelsMissingError,
@@ -88,10 +88,9 @@ def models_status(_: argparse.Namespace, settings: Settings) -> int:
     landmarks = landmark_status(settings.models_dir)
     onnx = onnx_status(settings.models_dir)
     onnx_needed = settings.face_embedder == "onnx"
-    detectors = {str(c.model): onnx_status(settings.models_dir, c).detail for c in DETECTOR_ONNX}
-    onnx_ready = onnx.installed and all(
-        onnx_status(settings.models_dir, c).installed for c in DETECTOR_ONNX
-    )
+    detector_status = {c.model: onnx_status(settings.models_dir, c) for c in DETECTOR_CONVERSIONS}
+    detectors = {str(model): status.detail for model, status in detector_status.items()}
+    onnx_ready = onnx.installed and all(status.installed for status in detector_status.values())
     int8 = onnx_status(settings.models_dir, FACENET_INT8)
     onnx_ready = onnx_ready and (int8.installed or not settings.face_embedder_int8)
     # The Keras weights only for the "tensorflow" engine (the image carries the conversions).

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from face_auth.constant import EmbedderKind, LandmarkRuntime
+from face_auth.constant import DetectorRuntime, EmbedderKind, LandmarkRuntime
 
 
 class Settings(BaseSettings):
@@ -175,6 +175,10 @@ class Settings(BaseSettings):
     # with XNNPACK, a request's 12 faces in ~15 ms of CPU against ~50 on ONNX Runtime
     # (docs/performance.md). "onnx": its conversion on ONNX Runtime, where LiteRT has no wheel.
     face_landmark_runtime: LandmarkRuntime = "litert"
+    # With the "onnx" engine, MTCNN's networks run on LiteRT too: their TFLite conversions
+    # (made at install, kept only within 1e-4 of Keras), a request's detection in ~25 % less
+    # CPU than on ONNX Runtime (docs/performance.md). "onnx": their ONNX conversions.
+    face_detector_runtime: DetectorRuntime = "litert"
     # glibc malloc arenas for the app process (0: glibc's default, 8 per core): 2 keeps the
     # peak RSS of a loaded 2-core replica ~70 MB lower at the same speed (docs/performance.md).
     malloc_arenas: int = Field(default=2, ge=0)

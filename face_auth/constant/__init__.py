@@ -66,3 +66,6 @@ EmbedderKind = Literal["onnx", "tensorflow"]
 # What runs the landmark model with the "onnx" engine: LiteRT (the pinned .tflite itself) or
 # ONNX Runtime (its conversion).
 LandmarkRuntime = Literal["litert", "onnx"]
+# What runs MTCNN's three networks with the "onnx" engine: LiteRT (their TFLite conversions)
+# or ONNX Runtime (their ONNX conversions); both made at install from the same weights.
+DetectorRuntime = Literal["litert", "onnx"]

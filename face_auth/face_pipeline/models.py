@@ -1,5 +1,5 @@
 """Load MTCNN, the landmark model and FaceNet-128d once per process, from local files only:
-on ONNX Runtime alone (the "onnx" engine, the app's: no TensorFlow in the process), or the
+on ONNX Runtime and LiteRT (the "onnx" engine, the app's: no TensorFlow in the process), or the
 TensorFlow originals (the "tensorflow" engine: mtcnn's Keras networks, TFLite, deepface's
 Keras FaceNet), the reference the conversions are checked against. The conversions run at
 install time (``provision_onnx_facenet``, ``provision_onnx_detectors``,
@@ -15,7 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from face_auth.constant import EmbedderKind, LandmarkRuntime
+from face_auth.constant import DetectorRuntime, EmbedderKind, LandmarkRuntime
 from face_auth.face_pipeline.config import FACE_SIZE, PipelineConfig
 from face_auth.face_pipeline.decode import decode_image
 from face_auth.face_pipeline.detect import FaceDetector, detect_faces_batch
@@ -29,12 +29,13 @@ from face_auth.face_pipeline.landmarks import (
     load_onnx_landmark_model,
 )
 from face_auth.face_pipeline.onnx_facenet import install_onnx_facenet, load_onnx_embedder
-from face_auth.face_pipeline.onnx_mtcnn import NETWORKS, load_onnx_mtcnn
+from face_auth.face_pipeline.onnx_mtcnn import NETWORKS, load_litert_mtcnn, load_onnx_mtcnn
 from face_auth.model_store import (
     FACENET_INT8,
     FACENET_ONNX,
     LANDMARK_ONNX,
     MTCNN_ONNX,
+    MTCNN_TFLITE,
     ModelsMissingError,
     OnnxRecord,
     model_status,
@@ -223,16 +224,25 @@ def provision_onnx_detectors(models_dir: Path) -> dict[str, OnnxRecord]:
 
 
 def _load_onnx_detectors(
-    models_dir: Path, landmark_path: Path, threads: int | None, landmark_runtime: LandmarkRuntime
+    models_dir: Path,
+    landmark_path: Path,
+    threads: int | None,
+    landmark_runtime: LandmarkRuntime,
+    detector_runtime: DetectorRuntime,
 ) -> tuple[Any, LandmarkModel]:
-    paths = {name: require_onnx_model(models_dir, MTCNN_ONNX[name]) for name in NETWORKS}
+    if detector_runtime == "litert":
+        tflite = {name: require_onnx_model(models_dir, MTCNN_TFLITE[name]) for name in NETWORKS}
+        detector = load_litert_mtcnn(tflite, threads)
+    else:
+        onnx = {name: require_onnx_model(models_dir, MTCNN_ONNX[name]) for name in NETWORKS}
+        detector = load_onnx_mtcnn(onnx, threads)
     if landmark_runtime == "litert":
         landmarker: LandmarkModel = load_litert_landmark_model(landmark_path, threads)
     else:
         landmarker = load_onnx_landmark_model(
             require_onnx_model(models_dir, LANDMARK_ONNX), threads
         )
-    return load_onnx_mtcnn(paths, threads), landmarker
+    return detector, landmarker
 
 
 def _load_tensorflow_detectors(
@@ -256,14 +266,16 @@ def load_models(
     warm_up: bool = True,
     int8: bool = False,
     landmark_runtime: LandmarkRuntime = "litert",
+    detector_runtime: DetectorRuntime = "litert",
 ) -> FaceModels:
     """Build the detector, the landmark model and the embedder, then (optionally) run each
     once to warm up.
 
     Call once at start-up and pass the result to the pipeline functions. ``engine`` picks
-    the engine of every model: "onnx" (the conversions, on ONNX Runtime, and the landmark
-    model's own file on LiteRT unless ``landmark_runtime`` is "onnx"; TensorFlow, deepface
-    and mtcnn are not imported) or "tensorflow" (the originals, the reference).
+    the engine of every model: "onnx" (FaceNet's conversion on ONNX Runtime, MTCNN's TFLite
+    conversions and the landmark model's own file on LiteRT, unless ``detector_runtime`` or
+    ``landmark_runtime`` is "onnx": their ONNX conversions; TensorFlow, deepface and mtcnn
+    are not imported) or "tensorflow" (the originals, the reference).
     The thread limits apply to ONNX Runtime's sessions, LiteRT's interpreter and, with the
     "tensorflow" engine and if TensorFlow has not run anything yet in the process, to
     TensorFlow.
@@ -281,7 +293,7 @@ def load_models(
             require_onnx_model(models_dir, facenet), intra_op_threads
         )
         detector, landmarker = _load_onnx_detectors(
-            models_dir, landmark_path, intra_op_threads, landmark_runtime
+            models_dir, landmark_path, intra_op_threads, landmark_runtime, detector_runtime
         )
     else:
         weights = require_models(models_dir)

@@ -1,12 +1,14 @@
-"""Install-time conversion of MTCNN's three networks and the face-landmark model to ONNX, so
-that the app runs without TensorFlow (issue 25); as for FaceNet (onnx_facenet.py), each file
-is kept only when its outputs agree with the original's.
+"""Install-time conversion of MTCNN's three networks (to TFLite and to ONNX) and the
+face-landmark model (to ONNX), so that the app runs without TensorFlow (issue 25); as for
+FaceNet (onnx_facenet.py), each file is kept only when its outputs agree with the original's.
 
 - MTCNN: the Keras PNet, RNet and ONet that mtcnn 1.0.0 builds from its wheel's weights
-  (sha256-pinned: model_store.MTCNN_WEIGHTS_SHA256) are traced and converted with tf2onnx.
+  (sha256-pinned: model_store.MTCNN_WEIGHTS_SHA256) are traced, then converted with
+  TensorFlow's TFLite converter (for LiteRT, what the app runs by default) and with tf2onnx.
   On fixed probe batches (smooth noise, normalised as mtcnn does: PNet at several pyramid
   sizes, RNet and ONet at batch sizes 1 and 16), every output (face probabilities, box
-  offsets, keypoints) must agree within model_store.MTCNN_AGREEMENT_TOLERANCE.
+  offsets, keypoints) of each conversion, in the runtime that serves it, must agree within
+  model_store.MTCNN_AGREEMENT_TOLERANCE.
 - Landmarks: the pinned face_landmark.tflite through tf2onnx's TFLite path, given a batch
   dimension; on probe crops, alone and in a batch, the 468 points (crop pixels) and the
   presence logit must agree with TFLite's (one crop at a time) within
@@ -20,6 +22,7 @@ written last, after the file: a crash in between leaves no record (not converted
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +34,17 @@ from face_auth.face_pipeline.landmarks import (
     OnnxLandmarkModel,
     TfliteLandmarkModel,
 )
-from face_auth.face_pipeline.onnx_mtcnn import NETWORKS, ONET_SIDE, RNET_SIDE, load_network
+from face_auth.face_pipeline.onnx_mtcnn import (
+    NETWORKS,
+    ONET_SIDE,
+    RNET_SIDE,
+    load_litert_network,
+    load_network,
+)
 from face_auth.model_store import (
     LANDMARK_ONNX,
     MTCNN_ONNX,
+    MTCNN_TFLITE,
     ModelProvisioningError,
     ModelsMissingError,
     OnnxConversion,
@@ -105,11 +115,35 @@ def _converter_version() -> str:
     return f"tf2onnx {tf2onnx.__version__}, onnxruntime {onnxruntime.__version__}"
 
 
+def _tflite_converter_version() -> str:
+    from importlib.metadata import version  # noqa: PLC0415
+
+    return (
+        f"tensorflow {version('tensorflow')} TFLiteConverter, "
+        f"ai-edge-litert {version('ai-edge-litert')}"
+    )
+
+
+@dataclass(frozen=True)
+class Converter:
+    """What a conversion is made with: named in its record and in install errors."""
+
+    tool: str
+    runtime: str
+    opset: int
+    version: Callable[[], str]
+
+
+TF2ONNX = Converter("tf2onnx", "ONNX Runtime", OPSET, _converter_version)
+TFLITE = Converter("TensorFlow's TFLite converter", "LiteRT", 0, _tflite_converter_version)
+
+
 def install_conversion(
     models_dir: Path,
     conversion: OnnxConversion,
     convert: Callable[[Path], None],
     measure: Callable[[Path], float],
+    converter: Converter = TF2ONNX,
 ) -> OnnxRecord:
     """Convert with ``convert`` into a temporary file, ``measure`` its disagreement with the
     original, and publish file and record only when it is within the tolerance."""
@@ -121,26 +155,27 @@ def install_conversion(
     try:
         try:
             convert(partial)
-        except Exception as error:  # tf2onnx raises whatever its graph rewriters raise
+        except Exception as error:  # the converters raise whatever their graph rewriters raise
             raise ModelProvisioningError(
-                f"tf2onnx could not convert the {conversion.name}: {error}"
+                f"{converter.tool} could not convert the {conversion.label}: {error}"
             ) from error
         try:
             difference = measure(partial)
         except ModelsMissingError as error:
             raise ModelProvisioningError(
-                f"tf2onnx produced a {conversion.name} that ONNX Runtime cannot load: {error}"
+                f"{converter.tool} produced a {conversion.label} that {converter.runtime} "
+                f"cannot load: {error}"
             ) from error
         if not difference <= conversion.tolerance:
             raise ModelProvisioningError(
-                f"The ONNX {conversion.name} disagrees with the original by {difference:.2e} "
-                f"(more than {conversion.tolerance:.0e}); it was not installed."
+                f"The {conversion.label} disagrees with the original by "
+                f"{difference:.2e} (more than {conversion.tolerance:.0e}); it was not installed."
             )
         record = OnnxRecord(
             source_sha256=conversion.source_sha256,
             onnx_sha256=sha256_of(partial),
-            opset=OPSET,
-            converter=_converter_version(),
+            opset=converter.opset,
+            converter=converter.version(),
             largest_difference=difference,
         )
         onnx_record_path(models_dir, conversion).unlink(missing_ok=True)
@@ -186,6 +221,18 @@ def _convert_network(keras_model: Any, name: str, target: Path) -> None:
     rewrite_prelu(model)
     onnx.checker.check_model(model)
     onnx.save(model, str(target))
+
+
+def _convert_network_to_tflite(keras_model: Any, name: str, target: Path) -> None:
+    import tensorflow as tf  # noqa: PLC0415 - only at install time
+
+    side = {"pnet": None, "rnet": RNET_SIDE, "onet": ONET_SIDE}[name]
+    signature = [tf.TensorSpec((None, side, side, 3), tf.float32, name="images")]
+    function = tf.function(keras_model.call, input_signature=signature)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [function.get_concrete_function()], keras_model
+    )
+    target.write_bytes(converter.convert())
 
 
 def rewrite_prelu(model: Any) -> int:
@@ -270,6 +317,19 @@ def install_onnx_mtcnn(models_dir: Path, name: str, keras_model: Any) -> OnnxRec
     )
 
 
+def install_tflite_mtcnn(models_dir: Path, name: str, keras_model: Any) -> OnnxRecord:
+    reference = _keras_reference(keras_model)
+    return install_conversion(
+        models_dir,
+        MTCNN_TFLITE[name],
+        lambda target: _convert_network_to_tflite(keras_model, name, target),
+        lambda path: largest_difference(
+            reference, load_litert_network(path, name, None), mtcnn_probes(name)
+        ),
+        TFLITE,
+    )
+
+
 def landmark_probes() -> Iterator[np.ndarray]:
     """Batches of probe crops (1 and LANDMARK_PROBES - 1): the app sends a request's crops
     in one call."""
@@ -338,21 +398,28 @@ def _installed(models_dir: Path, conversion: OnnxConversion) -> OnnxRecord | Non
 
 
 def convert_detectors(models_dir: Path) -> dict[str, OnnxRecord]:
-    """Convert MTCNN's networks and the landmark model to ONNX unless verified conversions
-    are there; return the records by name ("pnet", "rnet", "onet", "landmarks"). Imports
-    TensorFlow when something is converted: run by `face-auth models install` only."""
+    """Convert MTCNN's networks (to ONNX and to TFLite) and the landmark model (to ONNX)
+    unless verified conversions are there; return the records by name ("pnet", "rnet",
+    "onet", their TFLite files "pnet.tflite" ..., "landmarks"). Imports TensorFlow when
+    something is converted: run by `face-auth models install` only."""
     records: dict[str, OnnxRecord] = {}
+    installers = {
+        "": (MTCNN_ONNX, install_onnx_mtcnn),
+        ".tflite": (MTCNN_TFLITE, install_tflite_mtcnn),
+    }
     missing = []
-    for name in NETWORKS:
-        record = _installed(models_dir, MTCNN_ONNX[name])
-        if record is None:
-            missing.append(name)
-        else:
-            records[name] = record
+    for suffix, (conversions, _) in installers.items():
+        for name in NETWORKS:
+            record = _installed(models_dir, conversions[name])
+            if record is None:
+                missing.append((suffix, name))
+            else:
+                records[name + suffix] = record
     if missing:
         networks = _keras_networks()
-        for name in missing:
-            records[name] = install_onnx_mtcnn(models_dir, name, networks[name])
+        for suffix, name in missing:
+            install = installers[suffix][1]
+            records[name + suffix] = install(models_dir, name, networks[name])
     landmarks = _installed(models_dir, LANDMARK_ONNX)
     records["landmarks"] = landmarks or install_onnx_landmarks(models_dir)
     return records

@@ -1,5 +1,6 @@
-"""MTCNN on ONNX Runtime: mtcnn 1.0.0's three networks, converted from its own weights at
-install time (face_pipeline/onnx_conversion.py), driven by its own stages ported to numpy
+"""MTCNN without TensorFlow: mtcnn 1.0.0's three networks, converted from its own weights at
+install time (face_pipeline/onnx_conversion.py) to TFLite (run on LiteRT, the default) and to
+ONNX (run on ONNX Runtime), driven by its own stages ported to numpy
 (face_pipeline/mtcnn_numpy.py). No TensorFlow in the process (issue 25).
 
 ``OnnxMTCNN.detect_faces`` takes what ``mtcnn.MTCNN.detect_faces`` takes (one (H, W, 3)
@@ -7,6 +8,8 @@ RGB array, or a list of them, and the stages' keyword arguments) and returns wha
 returns, so face_pipeline/detect.py runs either one (the FaceDetector protocol).
 """
 
+import os
+import queue
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +19,7 @@ import numpy as np
 
 from face_auth.face_pipeline import mtcnn_numpy as mn
 from face_auth.face_pipeline.onnx_session import open_session
+from face_auth.model_store import ModelsMissingError
 
 # Each network's input side (PNet: any size; its smallest pyramid level is 12 px).
 RNET_SIDE = 24
@@ -54,6 +58,88 @@ def load_network(path: Path, threads: int | None) -> SessionNetwork:
     session = open_session(path, threads, f"MTCNN network {path.stem}", level)
     outputs = [output.name for output in session.get_outputs()]
     return SessionNetwork(session, session.get_inputs()[0].name, outputs)
+
+
+# Each network's outputs in Keras's order, told apart by their last dimension: box offsets
+# (4) and face scores (2); ONet's 5 keypoints (10) between them. TFLite orders them its way.
+OUTPUT_WIDTHS = {"pnet": (4, 2), "rnet": (4, 2), "onet": (4, 10, 2)}
+
+
+@dataclass
+class _SizedInterpreter:
+    interpreter: Any
+    shape: tuple[int, ...] = ()
+
+
+class LiteRtNetwork:
+    """One network's TFLite conversion on LiteRT: a float32 NHWC batch in, its outputs in
+    Keras's order (``widths``: OUTPUT_WIDTHS).
+
+    An interpreter is sized for one input shape and fed by one thread at a time. A call takes
+    an idle interpreter (a new one when every one is busy: at most one per request detecting
+    at the same time), resizes it when the shape differs from its last (PNet's pyramid
+    levels, the number of RNet and ONet candidates) and gives it back. Resizing each time
+    costs ~5 ms a request against an interpreter kept per shape (docs/performance.md), and
+    keeps the memory bounded whatever the frame sizes. The file is read once, at load (after
+    its start-up hash check): later interpreters are made from those bytes."""
+
+    def __init__(self, path: Path, threads: int, widths: tuple[int, ...]) -> None:
+        self.path = Path(path)
+        self._threads = threads
+        try:
+            self._content = self.path.read_bytes()
+        except OSError as error:
+            raise ModelsMissingError(
+                f"The TFLite MTCNN network at {path} cannot be read ({error}). Run "
+                "`face-auth models install`."
+            ) from error
+        self._idle: queue.SimpleQueue[_SizedInterpreter] = queue.SimpleQueue()
+        first = self._open()
+        details = first.interpreter.get_output_details()
+        by_width = {int(detail["shape_signature"][-1]): detail["index"] for detail in details}
+        if sorted(by_width) != sorted(widths) or len(details) != len(widths):
+            raise ModelsMissingError(
+                f"The TFLite MTCNN network at {path} has outputs of widths {sorted(by_width)}, "
+                f"not {sorted(widths)}. Delete it and run `face-auth models install`."
+            )
+        self._input = first.interpreter.get_input_details()[0]["index"]
+        self._outputs = [by_width[width] for width in widths]
+        self._idle.put(first)
+
+    def _open(self) -> _SizedInterpreter:
+        from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415 - with the models
+
+        try:
+            return _SizedInterpreter(
+                Interpreter(model_content=self._content, num_threads=self._threads)
+            )
+        except (ValueError, RuntimeError) as error:  # LiteRT's errors for a bad file
+            raise ModelsMissingError(
+                f"The TFLite MTCNN network at {self.path} cannot be loaded ({error}). Delete "
+                "it and run `face-auth models install`."
+            ) from error
+
+    def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
+        data = np.ascontiguousarray(batch, dtype=np.float32)
+        try:
+            sized = self._idle.get_nowait()
+        except queue.Empty:
+            sized = self._open()
+        interpreter = sized.interpreter
+        if sized.shape != data.shape:
+            interpreter.resize_tensor_input(self._input, data.shape)
+            interpreter.allocate_tensors()
+            sized.shape = data.shape
+        interpreter.set_tensor(self._input, data)
+        interpreter.invoke()
+        outputs = [interpreter.get_tensor(index) for index in self._outputs]  # copies
+        self._idle.put(sized)  # not after a failed call: its state is unknown
+        return outputs
+
+
+def load_litert_network(path: Path, name: str, threads: int | None) -> LiteRtNetwork:
+    """``name``'s TFLite conversion (NETWORKS); ``threads`` None or 0: one per core."""
+    return LiteRtNetwork(path, threads or os.cpu_count() or 1, OUTPUT_WIDTHS[name])
 
 
 @dataclass(frozen=True)
@@ -168,6 +254,12 @@ class OnnxMTCNN:
 
 
 def load_onnx_mtcnn(paths: dict[str, Path], threads: int | None) -> OnnxMTCNN:
-    """The detector on the converted networks ``paths`` (keys: NETWORKS)."""
+    """The detector on the ONNX networks ``paths`` (keys: NETWORKS), on ONNX Runtime."""
     pnet, rnet, onet = (load_network(paths[name], threads) for name in NETWORKS)
+    return OnnxMTCNN(pnet, rnet, onet)
+
+
+def load_litert_mtcnn(paths: dict[str, Path], threads: int | None) -> OnnxMTCNN:
+    """The detector on the TFLite networks ``paths`` (keys: NETWORKS), on LiteRT."""
+    pnet, rnet, onet = (load_litert_network(paths[name], name, threads) for name in NETWORKS)
     return OnnxMTCNN(pnet, rnet, onet)

@@ -24,7 +24,9 @@ from face_auth.face_pipeline.onnx_mtcnn import load_network
 from face_auth.model_store import (
     INT8_AGREEMENT_TOLERANCE,
     LANDMARK_ONNX,
+    MTCNN_AGREEMENT_TOLERANCE,
     MTCNN_ONNX,
+    MTCNN_TFLITE,
     default_cache_dir,
     install_models,
     onnx_model_path,
@@ -85,6 +87,12 @@ def offline_install(installed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         lambda source, _name, target: shutil.copyfile(source, target),
     )
     monkeypatch.setattr(onnx_conversion, "_keras_reference", lambda path: load_network(path, None))
+    tflite = {name: onnx_model_path(installed, MTCNN_TFLITE[name]) for name in MTCNN_TFLITE}
+    monkeypatch.setattr(
+        onnx_conversion,
+        "_convert_network_to_tflite",
+        lambda _source, name, target: shutil.copyfile(tflite[name], target),
+    )
     monkeypatch.setattr(
         onnx_conversion,
         "_convert_landmarks",
@@ -120,10 +128,15 @@ def test_install_writes_files_0644_and_folders_0755_whatever_the_umask(
     report = json.loads(capsys.readouterr().out)
     assert report["installed"] is True and report["onnx_difference"] == 0.0
     # Copies checked against copies: 0, or float rounding (PNet on 2 threads is not
-    # bit-reproducible from one session to the next: ~7e-7).
+    # bit-reproducible from one session to the next: ~7e-7). The TFLite copies run on LiteRT
+    # and are checked against the ONNX copies on ONNX Runtime: within the install tolerance.
     differences = report["onnx_detector_differences"]
-    assert sorted(differences) == ["landmarks", "onet", "pnet", "rnet"]
-    assert all(0 <= value <= 1e-6 for value in differences.values()), differences
+    assert sorted(differences) == [
+        "landmarks", "onet", "onet.tflite", "pnet", "pnet.tflite", "rnet", "rnet.tflite",
+    ]  # fmt: skip
+    for name, value in differences.items():
+        limit = MTCNN_AGREEMENT_TOLERANCE if name.endswith(".tflite") else 1e-6
+        assert 0 <= value <= limit, differences
     # INT8 is quantised for real (no TensorFlow needed) and checked on the val faces.
     assert 0 < report["int8_cosine_distance"] <= INT8_AGREEMENT_TOLERANCE
 
@@ -144,10 +157,16 @@ def test_install_writes_files_0644_and_folders_0755_whatever_the_umask(
         "mtcnn",
         "mtcnn/onet.json",
         "mtcnn/onet.onnx",
+        "mtcnn/onet.tflite",
+        "mtcnn/onet.tflite.json",
         "mtcnn/pnet.json",
         "mtcnn/pnet.onnx",
+        "mtcnn/pnet.tflite",
+        "mtcnn/pnet.tflite.json",
         "mtcnn/rnet.json",
         "mtcnn/rnet.onnx",
+        "mtcnn/rnet.tflite",
+        "mtcnn/rnet.tflite.json",
     ]
     modes = {
         p.relative_to(tmp_path).as_posix(): stat.S_IMODE(p.stat().st_mode)

@@ -1,16 +1,17 @@
-"""MTCNN and the landmark model on ONNX Runtime agree with their TensorFlow originals on the
-dataset's photos (issue 25), and the conversions are checked like FaceNet's.
+"""MTCNN (on LiteRT and on ONNX Runtime) and the landmark model agree with their TensorFlow
+originals on the dataset's photos (issue 25), and the conversions are checked like FaceNet's.
 
 Tolerances (what `face-auth models install` promises, and what is measured here):
-- MTCNN, whole detector: the same faces in every photo; boxes and the 5 keypoints (mtcnn
-  rounds them to whole pixels) within 1 px, confidences within 1e-4 (measured on the 118
-  photos: identical boxes and keypoints, confidences within 5e-5);
+- MTCNN, whole detector, on either runtime: the same faces in every photo; boxes and the 5
+  keypoints (mtcnn rounds them to whole pixels) within 1 px, confidences within 1e-4
+  (measured on the 118 photos: identical boxes and keypoints, confidences within 5e-5);
 - the landmark model: the 468 points within LANDMARK_AGREEMENT_TOLERANCE (0.01 px) of
   TFLite's in its 192 px crop, the presence logit too (measured: ~1.5e-4). The app runs the
   pinned file itself on LiteRT: its points are TensorFlow's interpreter's, bit for bit.
 """
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -36,12 +37,20 @@ from face_auth.face_pipeline.landmarks import (
     load_litert_landmark_model,
     load_onnx_landmark_model,
 )
-from face_auth.face_pipeline.onnx_mtcnn import OnnxMTCNN
+from face_auth.face_pipeline.onnx_mtcnn import (
+    NETWORKS,
+    LiteRtNetwork,
+    OnnxMTCNN,
+    load_litert_mtcnn,
+    load_litert_network,
+    load_onnx_mtcnn,
+)
 from face_auth.model_store import (
-    DETECTOR_ONNX,
+    DETECTOR_CONVERSIONS,
     LANDMARK_AGREEMENT_TOLERANCE,
     LANDMARK_ONNX,
     MTCNN_ONNX,
+    MTCNN_TFLITE,
     ModelsMissingError,
     landmark_model_path,
     onnx_model_path,
@@ -60,15 +69,29 @@ CONFIDENCE_TOLERANCE = 1e-4
 AREA_RESIZE_TOLERANCE = 5e-5
 
 
-def test_the_serving_models_are_the_onnx_conversions_and_litert(face_models: FaceModels) -> None:
+def test_the_serving_models_are_the_conversions_on_litert(face_models: FaceModels) -> None:
     assert face_models.embedder_kind == "onnx"
     assert isinstance(face_models.detector, OnnxMTCNN)
+    for name in NETWORKS:
+        network = getattr(face_models.detector, name)
+        assert isinstance(network, LiteRtNetwork)
+        assert network.path.name == f"{name}.tflite"
     assert isinstance(face_models.landmarker, TfliteLandmarkModel)
     assert face_models.landmarker.runtime == "litert"
 
 
+@pytest.fixture(scope="module", params=["litert", "onnx"])
+def detector(request: pytest.FixtureRequest, models_dir: Path) -> OnnxMTCNN:
+    """The app's detector on each runtime FACE_AUTH_FACE_DETECTOR_RUNTIME offers."""
+    if request.param == "litert":
+        paths = {name: onnx_model_path(models_dir, MTCNN_TFLITE[name]) for name in NETWORKS}
+        return load_litert_mtcnn(paths, 2)
+    paths = {name: onnx_model_path(models_dir, MTCNN_ONNX[name]) for name in NETWORKS}
+    return load_onnx_mtcnn(paths, 2)
+
+
 def test_every_conversion_is_recorded_and_agreed_at_install(models_dir: Path) -> None:
-    for conversion in DETECTOR_ONNX:
+    for conversion in DETECTOR_CONVERSIONS:
         record = read_onnx_record(models_dir, conversion)
         assert record is not None, conversion.name
         assert record.source_sha256 == conversion.source_sha256
@@ -94,8 +117,46 @@ def test_a_changed_or_missing_conversion_stops_loading(models_dir: Path, tmp_pat
     onnx_model_path(copy, LANDMARK_ONNX).unlink()
     with pytest.raises(ModelsMissingError, match="face-landmark model"):
         require_onnx_model(copy, LANDMARK_ONNX)
-    with pytest.raises(ModelsMissingError, match="models install"):
+    with pytest.raises(ModelsMissingError, match=r"MTCNN PNET .*models install"):
+        load_models(copy, engine="onnx", warm_up=False, detector_runtime="onnx")
+    load_models(copy, engine="onnx", warm_up=False)  # the defaults need neither file
+    onnx_model_path(copy, MTCNN_TFLITE["onet"]).unlink()
+    with pytest.raises(ModelsMissingError, match=r"TFLite MTCNN ONET .*models install"):
         load_models(copy, engine="onnx", warm_up=False)
+
+
+def test_a_tflite_file_litert_cannot_run_as_a_network_is_refused(
+    models_dir: Path, tmp_path: Path
+) -> None:
+    garbage = tmp_path / "pnet.tflite"
+    garbage.write_bytes(b"not a flatbuffer" * 64)
+    with pytest.raises(ModelsMissingError, match=r"cannot be loaded.*models install"):
+        load_litert_network(garbage, "pnet", 1)
+    # RNet's file where ONet's is expected: its outputs are not ONet's three.
+    with pytest.raises(ModelsMissingError, match=r"widths \[2, 4\], not \[2, 4, 10\]"):
+        load_litert_network(onnx_model_path(models_dir, MTCNN_TFLITE["rnet"]), "onet", 1)
+
+
+def test_litert_networks_resize_and_serve_threads_at_once(models_dir: Path, tmp_path: Path) -> None:
+    """One network serves batches of changing shapes (PNet's pyramid levels) from several
+    threads at once: each call gets the outputs a fresh interpreter gives for its batch. The
+    interpreters it adds are made from the bytes read (and checked) at load, not the file."""
+    path = onnx_model_path(models_dir, MTCNN_TFLITE["pnet"])
+    rng = np.random.default_rng(7)
+    shapes = [(2, 72, 96, 3), (3, 37, 29, 3), (1, 12, 12, 3), (2, 72, 96, 3), (4, 51, 68, 3)]
+    batches = [rng.uniform(-1, 1, shape).astype(np.float32) for shape in shapes]
+    expected = [load_litert_network(path, "pnet", 1)(batch) for batch in batches]
+    copy = tmp_path / "pnet.tflite"
+    shutil.copyfile(path, copy)
+    network = load_litert_network(copy, "pnet", 1)
+    copy.write_bytes(b"changed after the start-up check")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        found = list(pool.map(network, batches * 6))
+    for index, outputs in enumerate(found):
+        wanted = expected[index % len(batches)]
+        assert [output.shape for output in outputs] == [output.shape for output in wanted]
+        assert all(np.array_equal(a, b) for a, b in zip(outputs, wanted, strict=True)), index
+    assert found[0][0].shape[-1] == 4 and found[0][1].shape[-1] == 2  # Keras's order
 
 
 def test_area_resize_and_crop_and_resize_match_tensorflow(reference_models: FaceModels) -> None:
@@ -131,7 +192,7 @@ def assert_same_faces(expected: list[dict], actual: list[dict], where: str) -> N
 
 
 def test_onnx_mtcnn_finds_what_mtcnn_finds_on_every_photo(
-    face_models: FaceModels, reference_models: FaceModels, photos: list[Photo]
+    detector: OnnxMTCNN, reference_models: FaceModels, photos: list[Photo]
 ) -> None:
     """The detector as mtcnn.MTCNN.detect_faces returns it, photo by photo at full size
     and through the pipeline's detect_faces (shrunk to the configured smallest face)."""
@@ -139,9 +200,9 @@ def test_onnx_mtcnn_finds_what_mtcnn_finds_on_every_photo(
     for photo in photos:
         rgb = load_rgb(photo.path).astype(np.float32)
         expected = reference_models.detector.detect_faces(rgb)
-        assert_same_faces(expected, face_models.detector.detect_faces(rgb), photo.path.name)
+        assert_same_faces(expected, detector.detect_faces(rgb), photo.path.name)
         faces += len(expected)
-        mine = detect_faces(face_models.detector, rgb, DATASET_CONFIG)
+        mine = detect_faces(detector, rgb, DATASET_CONFIG)
         theirs = detect_faces(reference_models.detector, rgb, DATASET_CONFIG)
         assert len(mine) == len(theirs), photo.path.name
         for ours, reference in zip(mine, theirs, strict=True):
@@ -150,7 +211,7 @@ def test_onnx_mtcnn_finds_what_mtcnn_finds_on_every_photo(
 
 
 def test_onnx_mtcnn_batches_like_mtcnn(
-    face_models: FaceModels, reference_models: FaceModels, photos: list[Photo]
+    detector: OnnxMTCNN, reference_models: FaceModels, photos: list[Photo]
 ) -> None:
     """A request's batch (frames of one size in one call), and frames of different sizes
     (mtcnn pads them to the largest and shifts the results back)."""
@@ -158,10 +219,10 @@ def test_onnx_mtcnn_batches_like_mtcnn(
     same_size = [rgbs[0], rgbs[0][:, ::-1].copy(), rgbs[0] * 0.8]
     for batch in (same_size, rgbs[:4]):
         expected = reference_models.detector.detect_faces(batch)
-        actual = face_models.detector.detect_faces(batch)
+        actual = detector.detect_faces(batch)
         for index, (theirs, mine) in enumerate(zip(expected, actual, strict=True)):
             assert_same_faces(theirs, mine, f"image {index}")
-    pipeline = detect_faces_batch(face_models.detector, same_size, DATASET_CONFIG)
+    pipeline = detect_faces_batch(detector, same_size, DATASET_CONFIG)
     reference = detect_faces_batch(reference_models.detector, same_size, DATASET_CONFIG)
     assert [[f.box for f in faces] for faces in pipeline] == [
         [f.box for f in faces] for faces in reference
@@ -169,15 +230,15 @@ def test_onnx_mtcnn_batches_like_mtcnn(
 
 
 def test_no_face_and_too_small_images_find_nothing_as_in_mtcnn(
-    face_models: FaceModels, reference_models: FaceModels
+    detector: OnnxMTCNN, reference_models: FaceModels
 ) -> None:
     blank = np.full((480, 640, 3), 128, np.float32)
     tiny = np.random.default_rng(1).uniform(0, 255, (15, 18, 3)).astype(np.float32)
     for image in (blank, tiny):
         assert reference_models.detector.detect_faces(image) == []
-        assert face_models.detector.detect_faces(image) == []
+        assert detector.detect_faces(image) == []
     # A pyramid level under PNet's 11 px: mtcnn swallows TensorFlow's error, no face at all.
-    assert face_models.detector.detect_faces(blank, min_face_size=40) == []
+    assert detector.detect_faces(blank, min_face_size=40) == []
 
 
 def test_the_onnx_landmark_runtime_serves_the_conversion(models_dir: Path) -> None:
