@@ -236,29 +236,29 @@ FACENET_ONNX = OnnxConversion(
     "FaceNet", ONNX_RELATIVE_PATH, ONNX_RECORD_RELATIVE_PATH, WEIGHTS_SHA256,
     ONNX_AGREEMENT_TOLERANCE,
 )  # fmt: skip
-MTCNN_ONNX = {
-    name: OnnxConversion(
-        f"MTCNN {name.upper()}",
-        Path("mtcnn") / f"{name}.onnx",
-        Path("mtcnn") / f"{name}.json",
-        digest,
-        MTCNN_AGREEMENT_TOLERANCE,
-    )
-    for name, digest in MTCNN_WEIGHTS_SHA256.items()
-}
+
+
+def _mtcnn_conversions(
+    model_suffix: str, record_suffix: str, file_format: str
+) -> dict[str, OnnxConversion]:
+    """MTCNN's three networks converted to one format, under ``mtcnn/``, by network name."""
+    return {
+        name: OnnxConversion(
+            f"MTCNN {name.upper()}",
+            Path("mtcnn") / f"{name}{model_suffix}",
+            Path("mtcnn") / f"{name}{record_suffix}",
+            digest,
+            MTCNN_AGREEMENT_TOLERANCE,
+            file_format,
+        )
+        for name, digest in MTCNN_WEIGHTS_SHA256.items()
+    }
+
+
+MTCNN_ONNX = _mtcnn_conversions(".onnx", ".json", "ONNX")
 # The same networks converted to TFLite (TensorFlow's converter), for LiteRT: what the app
 # runs by default (face_detector_runtime), checked against Keras like the ONNX ones.
-MTCNN_TFLITE = {
-    name: OnnxConversion(
-        f"MTCNN {name.upper()}",
-        Path("mtcnn") / f"{name}.tflite",
-        Path("mtcnn") / f"{name}.tflite.json",
-        digest,
-        MTCNN_AGREEMENT_TOLERANCE,
-        "TFLite",
-    )
-    for name, digest in MTCNN_WEIGHTS_SHA256.items()
-}
+MTCNN_TFLITE = _mtcnn_conversions(".tflite", ".tflite.json", "TFLite")
 # With a batch dimension (a request's crops in one call): named apart from the batch-of-one
 # conversion of earlier installs (left in place), so that `models install` converts anew.
 LANDMARK_ONNX = OnnxConversion(

@@ -403,22 +403,21 @@ def convert_detectors(models_dir: Path) -> dict[str, OnnxRecord]:
     "onet", their TFLite files "pnet.tflite" ..., "landmarks"). Imports TensorFlow when
     something is converted: run by `face-auth models install` only."""
     records: dict[str, OnnxRecord] = {}
-    installers = {
-        "": (MTCNN_ONNX, install_onnx_mtcnn),
-        ".tflite": (MTCNN_TFLITE, install_tflite_mtcnn),
-    }
+    formats = (
+        (MTCNN_ONNX, install_onnx_mtcnn, ""),
+        (MTCNN_TFLITE, install_tflite_mtcnn, ".tflite"),
+    )
     missing = []
-    for suffix, (conversions, _) in installers.items():
+    for conversions, install, suffix in formats:
         for name in NETWORKS:
             record = _installed(models_dir, conversions[name])
             if record is None:
-                missing.append((suffix, name))
+                missing.append((name, suffix, install))
             else:
                 records[name + suffix] = record
     if missing:
         networks = _keras_networks()
-        for suffix, name in missing:
-            install = installers[suffix][1]
+        for name, suffix, install in missing:
             records[name + suffix] = install(models_dir, name, networks[name])
     landmarks = _installed(models_dir, LANDMARK_ONNX)
     records["landmarks"] = landmarks or install_onnx_landmarks(models_dir)
