@@ -127,6 +127,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.readiness = ReadinessCheck(database, models, supervisor)
         app.state.oidc = services.oidc
         app.state.oauth_server = FaceAuthServer(services.oidc, services.signing_keys)
+        build_route_tables(app)
         log_event(logger, "app_started", version=__version__, embedded_db=supervisor is not None)
         yield
     finally:
@@ -136,6 +137,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if supervisor is not None:
             await run_in_threadpool(supervisor.stop)
         log_event(logger, "app_stopped")
+
+
+def build_route_tables(app: FastAPI) -> None:
+    """Have FastAPI build every included router's route table now. It builds each one on
+    the first request that reaches it, in the event loop (~55 ms for all of them), so the
+    first sign-in after a start paid it (docs/performance.md). A path no route matches
+    walks every table."""
+    scope = {"type": "http", "method": "GET", "path": "/\0", "root_path": "", "headers": []}
+    for route in app.router.routes:
+        route.matches(scope)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -1,3 +1,5 @@
+import subprocess
+import sys
 import warnings
 
 import pytest
@@ -8,6 +10,7 @@ from face_auth.business_val.password.hashing import (
     password_problem,
     unmatchable_bcrypt_hash,
 )
+from tests.support import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +104,29 @@ def test_the_accounts_own_words_are_refused_as_a_part_of_the_password(password: 
 
 def test_short_words_of_the_account_do_not_refuse_good_passphrases() -> None:
     assert password_problem("a long walk to the sea", ["Al Li", "al", "al"]) is None
+
+
+FIRST_USE_AFTER_START = """
+from passlib.handlers import bcrypt
+from face_auth.business_val.password.hashing import PasswordHasher
+
+hasher = PasswordHasher(rounds=12)
+
+
+def loading_again(*args, **kwargs):
+    raise AssertionError("the first sign-in loads passlib's bcrypt backend")
+
+
+bcrypt._BcryptCommon._finalize_backend_mixin = classmethod(loading_again)
+assert hasher.verify("correct horse battery", hasher.hash("correct horse battery"))
+"""
+
+
+def test_the_bcrypt_backend_is_loaded_when_the_hasher_is_made() -> None:
+    """passlib checks its bcrypt backend with a few hashes on first use (~20 ms): at start-up,
+    not in the first sign-in (a fresh interpreter, where nothing has loaded it yet)."""
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_USE_AFTER_START], cwd=ROOT, capture_output=True, text=True,
+        check=False, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -127,6 +127,9 @@ class PasswordHasher:
         )
         # Verified against when the email is unknown, so both failures cost the same time.
         self._dummy_hash = unmatchable_bcrypt_hash(rounds)
+        # passlib loads its bcrypt backend on first use, checking it for known bugs with
+        # a few hashes (~20 ms): done now, at start-up, not in the first sign-in.
+        self._context.handler("bcrypt").get_backend()
 
     def hash(self, password: str) -> str:
         return self._context.hash(password)
