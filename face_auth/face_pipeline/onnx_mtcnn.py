@@ -29,6 +29,40 @@ NETWORKS = ("pnet", "rnet", "onet")
 Network = Callable[[np.ndarray], list[np.ndarray]]
 
 
+# A network call takes at most this many input pixels (batch x height x width): a bigger
+# batch (the pyramid's levels of large frames, thousands of candidate boxes in noise) runs
+# in parts, and so do the candidates' crops. Each row's outputs are the same either way;
+# memory stays bounded whatever a request sends (12 frames of 1600 x 1200 noise peaked at
+# 1.3 GB, now ~0.7: docs/performance.md).
+MAX_CALL_PIXELS = 3 * 320 * 240
+
+
+def rows_per_call(height: int, width: int) -> int:
+    return max(1, MAX_CALL_PIXELS // max(height * width, 1))
+
+
+def run_in_parts(network: Network, batch: np.ndarray) -> list[np.ndarray]:
+    """``network(batch)``, a bounded number of rows at a time."""
+    rows = rows_per_call(batch.shape[1], batch.shape[2])
+    if len(batch) <= rows:
+        return network(batch)
+    parts = [network(batch[start : start + rows]) for start in range(0, len(batch), rows)]
+    return [np.concatenate(outputs) for outputs in zip(*parts, strict=True)]
+
+
+def run_on_patches(
+    network: Network, normalized: np.ndarray, bboxes: np.ndarray, side: int
+) -> list[np.ndarray]:
+    """``network`` on the ``side`` x ``side`` patches of ``bboxes``, cropped and run a
+    bounded number at a time."""
+    rows = rows_per_call(side, side)
+    parts = [
+        network(mn.extract_patches(normalized, bboxes[start : start + rows], (side, side)))
+        for start in range(0, len(bboxes), rows)
+    ]
+    return [np.concatenate(outputs) for outputs in zip(*parts, strict=True)]
+
+
 class _NoCandidates(Exception):
     """No box left, or a pyramid level too small for PNet: mtcnn 1.0 then reports no face
     for every image of the call (its InvalidArgumentError handler)."""
@@ -215,7 +249,7 @@ class OnnxMTCNN:
             level = mn.scale_images(normalized, scale)
             if min(level.shape[1:3]) < mn.PNET_MIN_SIDE:
                 raise _NoCandidates
-            bbox_reg, bbox_class = self.pnet(level)
+            bbox_reg, bbox_class = run_in_parts(self.pnet, level)
             proposals = mn.generate_bounding_box(bbox_reg, bbox_class, threshold)
             proposals = mn.upscale_bboxes(proposals, np.asarray([scale] * batch_size))
             per_level.append(
@@ -230,8 +264,7 @@ class OnnxMTCNN:
     ) -> np.ndarray:
         if len(bboxes) == 0:
             raise _NoCandidates
-        patches = mn.extract_patches(normalized, bboxes, (RNET_SIDE, RNET_SIDE))
-        offsets, scores = self.rnet(patches)
+        offsets, scores = run_on_patches(self.rnet, normalized, bboxes, RNET_SIDE)
         bboxes = mn.replace_confidence(bboxes, scores)
         bboxes = mn.adjust_bboxes(bboxes, offsets)
         bboxes = mn.pick_matches(bboxes, score_threshold=threshold)
@@ -243,8 +276,7 @@ class OnnxMTCNN:
     ) -> np.ndarray:
         if len(bboxes) == 0:
             raise _NoCandidates
-        patches = mn.extract_patches(normalized, bboxes, (ONET_SIDE, ONET_SIDE))
-        offsets, landmarks, scores = self.onet(patches)
+        offsets, landmarks, scores = run_on_patches(self.onet, normalized, bboxes, ONET_SIDE)
         landmarks = mn.adjust_landmarks(landmarks, bboxes)
         bboxes = mn.replace_confidence(bboxes, scores)
         bboxes = mn.adjust_bboxes(bboxes, offsets)

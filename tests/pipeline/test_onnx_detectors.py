@@ -24,6 +24,7 @@ from face_auth.face_pipeline import (
     detect_faces,
     detect_faces_batch,
     load_models,
+    onnx_mtcnn,
     select_face,
 )
 from face_auth.face_pipeline import mtcnn_numpy as mn
@@ -227,6 +228,34 @@ def test_onnx_mtcnn_batches_like_mtcnn(
     assert [[f.box for f in faces] for faces in pipeline] == [
         [f.box for f in faces] for faces in reference
     ]
+
+
+def test_network_calls_are_bounded_and_split_calls_find_the_same_faces(
+    detector: OnnxMTCNN, photos: list[Photo], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No network call takes more than MAX_CALL_PIXELS input pixels (but for one row that
+    is larger), and splitting the batches changes nothing: PNet's frames one at a time,
+    RNet's and ONet's candidates 4 and 1 at a time, give what whole batches give."""
+    image = load_rgb(photos[0].path).astype(np.float32)
+    batch = [image, image[:, ::-1].copy(), image * 0.8]
+    shapes: list[tuple[int, ...]] = []
+
+    def recorded(network: onnx_mtcnn.Network) -> onnx_mtcnn.Network:
+        def run(rows: np.ndarray) -> list[np.ndarray]:
+            shapes.append(rows.shape)
+            return network(rows)
+
+        return run
+
+    recording = OnnxMTCNN(*(recorded(getattr(detector, name)) for name in NETWORKS))
+    monkeypatch.setattr(onnx_mtcnn, "MAX_CALL_PIXELS", 10**12)
+    whole = recording.detect_faces(batch)
+    assert max(shape[0] for shape in shapes) > 4 and whole[0]
+    shapes.clear()
+    monkeypatch.setattr(onnx_mtcnn, "MAX_CALL_PIXELS", onnx_mtcnn.ONET_SIDE**2)
+    assert recording.detect_faces(batch) == whole
+    for rows, height, width, _ in shapes:
+        assert rows == 1 or rows * height * width <= onnx_mtcnn.ONET_SIDE**2
 
 
 def test_no_face_and_too_small_images_find_nothing_as_in_mtcnn(
