@@ -104,11 +104,15 @@ TARGET_IDENTIFY_SEARCH_MS = 20.0  # issue 28: 100,000 templates, one core
 IDENTIFY_TEMPLATES = 100_000
 
 # The default path: head turns rendered from this many photos of PERSON (one for enrollment),
-# at these peak angles: enough captures (~100 the app accepts, from ~15 photos) that each user
-# can answer ~30 challenges without sending frames the app's replay check finds in what they
-# sent before (the near-frontal frames of one photo's turns look alike, whatever the action).
+# at these peak angles: 98 captures the app accepts, of which one user can send 10 to 13 per
+# action before the app's replay check finds frames they sent before (one photo's turns at
+# both peaks start alike). The app picks the actions at random, so each load client signs in
+# as USERS_PER_CLIENT users in turn: ~8 logins a user in the 60 s run, and a user running out
+# of one action's captures (a load error: 1 in the 7 Dec 08:24 run, 25 logins a user) is
+# unlikely.
 DEFAULT_PHOTOS = 20
 TURN_PEAKS = (21.0, 25.0)
+USERS_PER_CLIENT = 3
 CAPTURE_FRAMES = 12
 # A rendered photo's turn is what the single-picture check refuses (see the docstring).
 DEFAULT_MODE_ENV = {"FACE_AUTH_LIVENESS": "challenge", "FACE_AUTH_LIVENESS_TEXTURE_CHECK": "false"}
@@ -672,17 +676,26 @@ def full_login(account: Account, frames: list[bytes]) -> str | None:
 Login = Callable[[Account], str | None]
 
 
-def login_client(base_url: str, email: str, login: Login, deadline: float, run: LoadRun) -> None:
-    account = Account.open(base_url, email)
+def login_client(
+    base_url: str, emails: list[str], login: Login, deadline: float, run: LoadRun
+) -> None:
+    """Full logins until the deadline, as each of ``emails`` in turn."""
+    accounts = [Account.open(base_url, email) for email in emails]
     try:
-        while time.monotonic() < deadline and not run.spent():
+        turn = 0
+        while accounts and time.monotonic() < deadline and not run.spent():
+            account = accounts[turn % len(accounts)]
             started = time.perf_counter()
             error = login(account)
             run.record(time.perf_counter() - started, error)
             if error is not None and error.startswith("pool:"):
-                break  # this user has sent every capture: more would be replays
+                accounts.remove(account)  # sent every capture: more would be replays
+                account.client.close()
+            else:
+                turn += 1
     finally:
-        account.client.close()
+        for account in accounts:
+            account.client.close()
 
 
 # The /healthz probe runs in its own process: in this one it would wait for the GIL behind the
@@ -721,17 +734,17 @@ def probe_healthz(base_url: str, deadline: float, run: LoadRun) -> None:
             run.record(None, f"healthz: {status}")
 
 
-def load_run(app: RunningApp, emails: list[str], login: Login, seconds: float) -> LoadRun:
-    """One client thread per user doing full logins until the deadline, plus a /healthz
-    probe; every thread is joined within the deadline plus a grace period. The CPU the app,
-    its database and the clients used meanwhile is recorded."""
+def load_run(app: RunningApp, clients: list[list[str]], login: Login, seconds: float) -> LoadRun:
+    """One thread per client doing full logins (as its users in turn) until the deadline,
+    plus a /healthz probe; every thread is joined within the deadline plus a grace period.
+    The CPU the app, its database and the clients used meanwhile is recorded."""
     base_url = app.base_url
     run = LoadRun()
     before = cpu_seconds(app.process.pid)
     deadline = time.monotonic() + seconds
     threads = [
-        threading.Thread(target=login_client, args=(base_url, email, login, deadline, run))
-        for email in emails
+        threading.Thread(target=login_client, args=(base_url, emails, login, deadline, run))
+        for emails in clients
     ]
     threads.append(threading.Thread(target=probe_healthz, args=(base_url, deadline, run)))
     started = time.perf_counter()
@@ -782,7 +795,10 @@ def measure_app(
         print(f"  app 2: load run, {clients} clients, {seconds:.0f} s", file=sys.stderr)
         before = face_successes(app.base_url)
         load = load_run(
-            app, emails[1:], lambda account: full_login(account, frames.verify), seconds
+            app,
+            [[email] for email in emails[1:]],
+            lambda account: full_login(account, frames.verify),
+            seconds,
         )
         counted = face_successes(app.base_url) - before
         memory = memory_mb(app.process.pid)
@@ -803,7 +819,7 @@ def measure_default_app(
     env = {**DEFAULT_MODE_ENV, **(extra_env or {})}
     with started_app(home, "enroll", env) as (app, _):
         print("  default app 1: registering and enrolling users", file=sys.stderr, flush=True)
-        emails = enroll_users_default(app.base_url, clients + 1, pool)
+        emails = enroll_users_default(app.base_url, clients * USERS_PER_CLIENT + 1, pool)
     with started_app(home, "measure", env) as (app, startup):
         print("  default app 2: verifications with a challenge", file=sys.stderr, flush=True)
         verify = Series("(e) HTTP verify, default (challenge, 12 frames)")
@@ -818,7 +834,8 @@ def measure_default_app(
             print(f"  default app 2: verifications refused: {dict(refused)}", file=sys.stderr)
         print(f"  default app 2: load run, {clients} clients, {seconds:.0f} s", file=sys.stderr)
         before = face_successes(app.base_url)
-        run = load_run(app, emails[1:], lambda account: full_default_login(account, pool), seconds)
+        users = [emails[1 + client :: clients] for client in range(clients)]
+        run = load_run(app, users, lambda account: full_default_login(account, pool), seconds)
         run.login_latency.name = "full login under load, default (challenge)"
         run.healthz.name = "GET /healthz during the default load run"
         counted = face_successes(app.base_url) - before

@@ -41,13 +41,18 @@ def rows_per_call(height: int, width: int) -> int:
     return max(1, MAX_CALL_PIXELS // max(height * width, 1))
 
 
+def _in_parts(count: int, rows: int, run: Callable[[slice], list[np.ndarray]]) -> list[np.ndarray]:
+    """``run`` on slices of ``rows`` of ``count`` rows, its outputs joined."""
+    parts = [run(slice(start, start + rows)) for start in range(0, count, rows)]
+    if len(parts) == 1:
+        return parts[0]
+    return [np.concatenate(outputs) for outputs in zip(*parts, strict=True)]
+
+
 def run_in_parts(network: Network, batch: np.ndarray) -> list[np.ndarray]:
     """``network(batch)``, a bounded number of rows at a time."""
     rows = rows_per_call(batch.shape[1], batch.shape[2])
-    if len(batch) <= rows:
-        return network(batch)
-    parts = [network(batch[start : start + rows]) for start in range(0, len(batch), rows)]
-    return [np.concatenate(outputs) for outputs in zip(*parts, strict=True)]
+    return _in_parts(len(batch), rows, lambda part: network(batch[part]))
 
 
 def run_on_patches(
@@ -55,12 +60,10 @@ def run_on_patches(
 ) -> list[np.ndarray]:
     """``network`` on the ``side`` x ``side`` patches of ``bboxes``, cropped and run a
     bounded number at a time."""
-    rows = rows_per_call(side, side)
-    parts = [
-        network(mn.extract_patches(normalized, bboxes[start : start + rows], (side, side)))
-        for start in range(0, len(bboxes), rows)
-    ]
-    return [np.concatenate(outputs) for outputs in zip(*parts, strict=True)]
+    return _in_parts(
+        len(bboxes), rows_per_call(side, side),
+        lambda part: network(mn.extract_patches(normalized, bboxes[part], (side, side))),
+    )  # fmt: skip
 
 
 class _NoCandidates(Exception):
