@@ -1,5 +1,6 @@
 """Helpers for tests that talk to the app."""
 
+import json
 import os
 import signal
 import socket
@@ -117,3 +118,32 @@ def metrics_text(client: httpx.Client) -> str:
     response = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert response.status_code == 200
     return response.text
+
+
+# The settings a script started by run_app_script rebuilds (the rest keep their defaults).
+SCRIPT_SETTINGS = ("mongodb_uri", "database_name", "data_dir", "jwt_secret", "models_dir",
+                   "liveness", "public_url", "log_level")  # fmt: skip
+
+
+def run_app_script(
+    script: str, settings: Settings, argument: object, home: Path, **overrides: str
+) -> dict:
+    """Run ``script`` in a fresh interpreter (nothing this process imported or allocated is
+    in it), with ``settings`` (and ``overrides``) as JSON in argv[1] and ``argument`` as
+    JSON in argv[2]; return the JSON object it printed last."""
+    fields = {
+        name: (value.get_secret_value() if hasattr(value, "get_secret_value") else str(value))
+        for name, value in settings.model_dump().items()
+        if name in SCRIPT_SETTINGS
+    } | overrides
+    completed = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(fields), json.dumps(argument)],
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return json.loads(completed.stdout.strip().splitlines()[-1])

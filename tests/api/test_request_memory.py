@@ -3,16 +3,13 @@ replica (1 GiB): a challenge's 12 frames (the default mode's most) of 1600 x 120
 noise (the working size's limit, and the worst case for MTCNN: thousands of candidate boxes
 in every frame). Run in a fresh interpreter, so that its peak RSS is the app's own."""
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from face_auth.config import Settings
-from tests.support import ROOT
+from tests.support import run_app_script
 
 REPLICA_MEMORY_MB = 1024
 FRAMES = 12
@@ -59,23 +56,7 @@ def noise_frames(folder: Path) -> list[str]:
 def test_the_largest_upload_stays_within_a_replicas_memory(
     settings: Settings, tmp_path: Path
 ) -> None:
-    fields = {"liveness": "challenge"} | {
-        name: (value.get_secret_value() if hasattr(value, "get_secret_value") else str(value))
-        for name, value in settings.model_dump().items()
-        if name in ("mongodb_uri", "database_name", "data_dir", "jwt_secret", "models_dir",
-                    "public_url", "log_level")
-    }  # fmt: skip
-    arguments = [json.dumps(fields), json.dumps(noise_frames(tmp_path))]
-    completed = subprocess.run(
-        [sys.executable, "-c", UPLOAD_NOISE, *arguments],
-        cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    frames = noise_frames(tmp_path)
+    report = run_app_script(UPLOAD_NOISE, settings, frames, tmp_path, liveness="challenge")
     assert report["status"] == 422, report["body"]
     assert report["peak_mb"] < REPLICA_MEMORY_MB, report

@@ -3,14 +3,11 @@ interpreter through its lifespan (models loaded as the app loads them), register
 and verifies a user over HTTP, and TensorFlow (nor tf_keras, deepface, mtcnn) is then
 neither in ``sys.modules`` nor mapped into the process."""
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 from face_auth.config import Settings
 from tests.face_data import PersonFrames
-from tests.support import ROOT
+from tests.support import run_app_script
 
 SERVE_AND_VERIFY = """
 import json, sys
@@ -61,23 +58,7 @@ def test_the_app_serves_a_verification_without_tensorflow(
             path = tmp_path / f"{step}-{index}.jpg"
             path.write_bytes(data)
             paths[step].append(str(path))
-    fields = {
-        name: (value.get_secret_value() if hasattr(value, "get_secret_value") else str(value))
-        for name, value in settings.model_dump().items()
-        if name in ("mongodb_uri", "database_name", "data_dir", "jwt_secret", "models_dir",
-                    "liveness", "public_url", "log_level")
-    }  # fmt: skip
-    completed = subprocess.run(
-        [sys.executable, "-c", SERVE_AND_VERIFY, json.dumps(fields), json.dumps(paths)],
-        cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    report = run_app_script(SERVE_AND_VERIFY, settings, paths, tmp_path)
     assert report["statuses"] == [
         ["register", 201], ["password", 200], ["enroll", 200, True],
         ["password", 200], ["verify", 200, True],
